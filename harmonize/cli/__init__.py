@@ -1,0 +1,40 @@
+"""The ``harmonize`` command line: thin typer commands over the library.
+
+Heavy modules (numpy, numba, zarr, dask) are imported inside commands so ``harmonize --help`` starts
+fast. Each command group lives in its own module and is added here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from harmonize.cli import datasets as _datasets
+from harmonize.cli import taxonomy as _taxonomy
+
+app = typer.Typer(
+    name="harmonize",
+    help="Harmonize the label maps of public segmentation datasets into one training-ready store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_taxonomy.app, name="taxonomy")
+_datasets.register(app)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        from harmonize._version import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point of the ``harmonize`` console script."""
+    from harmonize.cli._errors import run_app
+
+    run_app(app)

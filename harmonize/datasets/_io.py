@@ -1,0 +1,222 @@
+"""File decoding shared by the dataset readers, with typed errors that name the file.
+
+Every reader goes through these functions so that a truncated PNG, a ``.mat`` without its key or a
+malformed XML file fails the same way everywhere: a :class:`~harmonize.errors.HarmonizeError`
+subclass whose message starts with the path.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harmonize.errors import (
+    CorruptFileError,
+    MissingFileError,
+    MissingKeyError,
+    ShapeError,
+    SizeMismatchError,
+)
+
+__all__ = [
+    "check_same_size",
+    "read_image_rgb",
+    "read_json",
+    "read_label_png",
+    "read_mat",
+    "read_xml",
+    "require_file",
+    "write_png",
+]
+
+
+def require_file(path: str | Path, what: str = "file") -> Path:
+    """Return ``path`` as a Path, or raise :class:`MissingFileError` naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"{what} not found", path=p)
+    return p
+
+
+def _open_pil(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(path)
+        img.load()  # force decoding now: truncated files fail here, not later
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CorruptFileError(f"cannot decode image ({exc})", path=path) from exc
+    return img
+
+
+def read_image_rgb(path: str | Path) -> np.ndarray:
+    """Read an RGB image (PNG, JPEG, TIFF) as ``(H, W, 3)`` uint8.
+
+    Grey images are broadcast to three channels and an alpha channel is dropped (MoNuSAC TIFFs are
+    RGBA). 16-bit RGB is scaled down to 8 bits. TIFF files are read with tifffile.
+    """
+    p = require_file(path, "image")
+    if p.suffix.lower() in (".tif", ".tiff"):
+        import tifffile
+
+        try:
+            arr = tifffile.imread(p)
+        except Exception as exc:  # tifffile raises a zoo of types on corrupt files
+            raise CorruptFileError(f"cannot decode TIFF ({exc})", path=p) from exc
+    else:
+        img = _open_pil(p)
+        if img.mode == "P":
+            img = img.convert("RGB")
+        arr = np.asarray(img)
+    return _to_rgb8(arr, p)
+
+
+def _to_rgb8(arr: np.ndarray, path: Path) -> np.ndarray:
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ShapeError(f"expected an RGB(A) image, got shape {arr.shape}", path=path)
+    arr = arr[..., :3]
+    if arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and float(np.nanmax(arr)) <= 1.0:
+            arr = arr * 255.0
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def read_label_png(
+    path: str | Path,
+    *,
+    dtypes: Iterable[np.dtype | type] = (np.uint8, np.uint16),
+    palette: bool | None = None,
+) -> np.ndarray:
+    """Read a single-channel label PNG without any colour conversion.
+
+    Parameters
+    ----------
+    path : path-like
+        The PNG file.
+    dtypes : iterable of dtype
+        Accepted pixel dtypes. Cityscapes labelIds are uint8, instanceIds uint16; Pillow versions
+        that open 16-bit PNGs as mode ``I`` give int32, which is accepted and cast to uint16 when
+        uint16 is accepted and the values fit.
+    palette : bool, optional
+        ``True`` requires a palette (``P``) image (VOC), ``False`` forbids one; ``None`` accepts both.
+        The palette index is the label: the image is never converted through RGB.
+
+    Returns
+    -------
+    ndarray, shape (H, W)
+    """
+    p = require_file(path, "label PNG")
+    img = _open_pil(p)
+    if palette is True and img.mode != "P":
+        raise ShapeError(f"expected a palette (mode P) PNG, got mode {img.mode}", path=p)
+    if palette is False and img.mode == "P":
+        raise ShapeError("expected a grey-level label PNG, got a palette image", path=p)
+    arr = np.asarray(img)
+    allowed = [np.dtype(d) for d in dtypes]
+    if arr.dtype == np.int32 and np.dtype(np.uint16) in allowed:
+        if arr.size and (arr.min() < 0 or arr.max() > 65535):
+            raise ShapeError("16-bit label PNG holds values outside 0..65535", path=p)
+        arr = arr.astype(np.uint16)
+    if arr.ndim != 2:
+        raise ShapeError(f"expected a single-channel label image, got shape {arr.shape}", path=p)
+    if arr.dtype not in allowed:
+        raise ShapeError(
+            f"label PNG has dtype {arr.dtype} (mode {img.mode}); expected one of "
+            f"{', '.join(str(d) for d in allowed)}",
+            path=p,
+        )
+    return np.ascontiguousarray(arr)
+
+
+def read_mat(path: str | Path, keys: Iterable[str], optional: Iterable[str] = ()) -> dict[str, Any]:
+    """Load a MATLAB ``.mat`` file and return the required ``keys`` (plus any ``optional`` present).
+
+    Handles v5 files with :func:`scipy.io.loadmat`; v7.3 (HDF5) files are reported as unsupported
+    with a clear message.
+    """
+    import scipy.io
+
+    p = require_file(path, ".mat file")
+    try:
+        data = scipy.io.loadmat(p)
+    except NotImplementedError as exc:  # v7.3
+        raise CorruptFileError(
+            "MATLAB v7.3 (HDF5) .mat files are not supported; re-save with -v7", path=p
+        ) from exc
+    except Exception as exc:
+        raise CorruptFileError(f"cannot read .mat file ({exc})", path=p) from exc
+    out: dict[str, Any] = {}
+    for k in keys:
+        if k not in data:
+            present = sorted(x for x in data if not x.startswith("__"))
+            raise MissingKeyError(f"missing key {k!r} (keys present: {present})", path=p)
+        out[k] = data[k]
+    for k in optional:
+        if k in data:
+            out[k] = data[k]
+    return out
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file, raising :class:`CorruptFileError` with the line of a syntax error."""
+    p = require_file(path, "JSON file")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(f"invalid JSON: {exc.msg}", path=p, line=exc.lineno) from exc
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"not UTF-8 text ({exc})", path=p) from exc
+
+
+def read_xml(path: str | Path) -> ET.Element:
+    """Parse an XML file and return its root, with the line of a syntax error."""
+    p = require_file(path, "XML file")
+    try:
+        return ET.parse(p).getroot()
+    except ET.ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise CorruptFileError(f"malformed XML ({exc})", path=p, line=line) from exc
+
+
+def check_same_size(
+    a: tuple[int, ...], b: tuple[int, ...], path: str | Path, what: str = "image and label"
+) -> None:
+    """Raise :class:`SizeMismatchError` when two ``(H, W, ...)`` shapes differ in ``H, W``."""
+    if tuple(a[:2]) != tuple(b[:2]):
+        raise SizeMismatchError(
+            f"{what} sizes differ: {tuple(a[:2])} vs {tuple(b[:2])} (H, W)", path=path
+        )
+
+
+def write_png(path: str | Path, array: np.ndarray, palette: np.ndarray | None = None) -> None:
+    """Write ``array`` as PNG: uint8 -> 8-bit grey (or palette ``P`` if ``palette`` is given, shape
+    (K, 3) uint8), uint16 -> 16-bit grey, (H, W, 3) uint8 -> RGB, (H, W, 4) uint8 -> RGBA."""
+    from PIL import Image
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if array.dtype == np.uint16:
+        img = Image.fromarray(array)  # 16-bit grey; never mode "I" (Pillow cannot save it as PNG)
+    elif array.dtype == np.uint8 and palette is not None:
+        if array.ndim != 2:
+            raise ValueError("a palette PNG needs a 2-D index array")
+        h, w = array.shape
+        img = Image.frombytes("P", (w, h), np.ascontiguousarray(array).tobytes())
+        pal = np.zeros((256, 3), np.uint8)
+        pal[: len(palette)] = palette
+        img.putpalette(pal.reshape(-1).tolist())
+    elif array.dtype == np.uint8:
+        img = Image.fromarray(array)
+    else:
+        raise ValueError(f"cannot write dtype {array.dtype} as PNG")
+    img.save(p, format="PNG")

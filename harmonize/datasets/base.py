@@ -1,0 +1,198 @@
+"""The reader interface every dataset module implements, and the look-alike generator contract.
+
+A dataset module (``harmonize/datasets/<name>.py``) defines
+
+* a :class:`Reader` subclass that lists samples cheaply (:meth:`Reader.list_refs`) and reads one
+  sample at a time (:meth:`Reader.read`) from the dataset's exact native layout, and
+* a ``synthesize(out, n=..., seed=..., size=..., edge_cases=False) -> SynthResult`` function that
+  writes a miniature look-alike of that layout and returns the ground truth it encoded,
+
+and registers both with :func:`harmonize.datasets.register`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from harmonize.errors import DuplicateSampleError, HarmonizeError, MissingFileError
+from harmonize.types import RawSample, SampleRef
+
+__all__ = ["OnError", "Reader", "Skipped", "SynthResult", "SynthTruth"]
+
+OnError = Literal["raise", "skip"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A sample a reader skipped under ``on_error="skip"``: which, and why."""
+
+    sample_id: str
+    path: str | None
+    error: str
+    kind: str  # the error class name, e.g. "CorruptFileError"
+
+
+class Reader(abc.ABC):
+    """Read one dataset from its native on-disk layout.
+
+    Parameters
+    ----------
+    root : path-like
+        The dataset's root folder, as downloaded and unpacked.
+    splits : sequence of str, optional
+        Splits to read (dataset-specific names); all when omitted.
+    on_error : {"raise", "skip"}
+        ``"raise"`` stops at the first bad sample with a typed :class:`~harmonize.errors.HarmonizeError`
+        naming the file; ``"skip"`` records it in :attr:`skipped` and goes on.
+    **options
+        Dataset-specific options (documented on each subclass).
+
+    Notes
+    -----
+    Memory stays bounded by one sample: :meth:`list_refs` touches no pixel data, and iteration reads
+    one sample at a time.
+    """
+
+    #: Registry name, equal to the dataset taxonomy's ``name``.
+    name: ClassVar[str]
+    #: Every split name this dataset knows, in canonical order.
+    split_names: ClassVar[tuple[str, ...]] = ()
+    #: One line describing the expected layout, shown when nothing is found under ``root``.
+    layout_hint: ClassVar[str] = ""
+    #: Name of the taxonomy encoding the semantic values are in (``None`` = the taxonomy's first).
+    encoding: str | None = None
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        splits: Sequence[str] | None = None,
+        on_error: OnError = "raise",
+        **options: Any,
+    ) -> None:
+        self.root = Path(root)
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        if not self.root.exists():
+            raise MissingFileError(f"{self.name} root folder does not exist", path=self.root)
+        if splits is not None:
+            unknown = sorted(set(splits) - set(self.split_names))
+            if unknown and self.split_names:
+                raise ValueError(
+                    f"{self.name}: unknown split(s) {unknown}; known: {list(self.split_names)}"
+                )
+        self.splits: tuple[str, ...] | None = tuple(splits) if splits is not None else None
+        self.on_error: OnError = on_error
+        self.options = self.check_options(options)
+        self.skipped: list[Skipped] = []
+        self._refs: list[SampleRef] | None = None
+
+    # -- to implement -------------------------------------------------------------------------
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Validate dataset-specific options; the default accepts none."""
+        if options:
+            raise TypeError(f"{self.name} reader takes no options, got {sorted(options)}")
+        return options
+
+    @abc.abstractmethod
+    def _list(self) -> Iterator[SampleRef]:
+        """Yield a :class:`SampleRef` per sample of the selected splits (no pixel data read)."""
+
+    @abc.abstractmethod
+    def read(self, ref: SampleRef) -> RawSample:
+        """Read one sample. Raises a typed :class:`~harmonize.errors.HarmonizeError` naming the file."""
+
+    # -- provided -----------------------------------------------------------------------------
+    def list_refs(self) -> list[SampleRef]:
+        """All samples of the selected splits, in a stable order. Duplicate ids are an error."""
+        if self._refs is None:
+            refs: list[SampleRef] = []
+            seen: dict[str, SampleRef] = {}
+            found = 0
+            for ref in self._list():
+                found += 1
+                if self.splits is not None and ref.split not in self.splits:
+                    continue
+                if ref.sample_id in seen:
+                    other = seen[ref.sample_id]
+                    raise DuplicateSampleError(
+                        f"sample id {ref.sample_id!r} also given by {other.paths[0] if other.paths else '?'}",
+                        path=ref.paths[0] if ref.paths else self.root,
+                    )
+                seen[ref.sample_id] = ref
+                refs.append(ref)
+            if not found:
+                raise MissingFileError(
+                    f"no {self.name} samples found; is this the dataset's root folder? "
+                    f"({self.layout_hint})",
+                    path=self.root,
+                )
+            self._refs = refs
+        return self._refs
+
+    def __len__(self) -> int:
+        return len(self.list_refs())
+
+    def __iter__(self) -> Iterator[RawSample]:
+        for ref in self.list_refs():
+            sample = self.read_checked(ref)
+            if sample is not None:
+                yield sample
+
+    def read_checked(self, ref: SampleRef) -> RawSample | None:
+        """Read ``ref``; under ``on_error="skip"`` record a failure and return ``None``."""
+        try:
+            return self.read(ref)
+        except HarmonizeError as exc:
+            if self.on_error == "raise":
+                raise
+            self.skipped.append(
+                Skipped(
+                    sample_id=ref.sample_id,
+                    path=str(exc.path) if exc.path is not None else None,
+                    error=str(exc),
+                    kind=type(exc).__name__,
+                )
+            )
+            return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={str(self.root)!r}, splits={self.splits!r})"
+
+
+@dataclass
+class SynthTruth:
+    """What a generator encoded for one sample, in native ids, before any file format touched it.
+
+    ``instance`` may use any labelling (the reader's ids need only induce the same partition);
+    ``instance_classes`` maps each id of ``instance`` to its native class. ``ignore_mask`` marks
+    pixels the format encodes as void/ignore (PanNuke all-zero pixels, MoNuSAC Ambiguous, VOC 255).
+    """
+
+    sample_id: str
+    split: str
+    semantic: np.ndarray
+    instance: np.ndarray | None = None
+    instance_classes: dict[int, int] = field(default_factory=dict)
+    image_shape: tuple[int, int] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    boxes: np.ndarray | None = None
+
+
+@dataclass
+class SynthResult:
+    """What a generator wrote: the root to point a reader at, and per-sample ground truth."""
+
+    dataset: str
+    root: Path
+    samples: dict[str, SynthTruth]
+    #: Reader options needed to read this look-alike as written (usually none).
+    reader_options: dict[str, Any] = field(default_factory=dict)
+    #: Paths of files deliberately written with a quirk, keyed by quirk name (edge-case mode).
+    quirks: dict[str, list[str]] = field(default_factory=dict)

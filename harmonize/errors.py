@@ -1,0 +1,116 @@
+"""Typed errors.
+
+Every error harmonize raises derives from :class:`HarmonizeError` and from the builtin exception a
+Python user would expect (``FileNotFoundError`` for a missing file, ``KeyError`` for a missing key, ...),
+so ``except FileNotFoundError`` keeps working. Each carries the offending ``path`` (and ``line`` where one
+is known) as attributes, and its message names them and says what is wrong.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+__all__ = [
+    "ClassIdError",
+    "ConfigError",
+    "CorruptFileError",
+    "DuplicateSampleError",
+    "HarmonizeError",
+    "MissingFileError",
+    "MissingKeyError",
+    "ShapeError",
+    "SizeMismatchError",
+    "StoreError",
+    "TaxonomyError",
+    "UnmappedValueError",
+]
+
+
+def _where(path: str | PathLike[str] | None, line: int | None) -> str:
+    if path is None:
+        return ""
+    where = str(path)
+    if line is not None:
+        where += f":{line}"
+    return where + ": "
+
+
+class HarmonizeError(Exception):
+    """Root of every harmonize error.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong (and, where it helps, what to do).
+    path : path-like, optional
+        The file (or directory) at fault. Prefixed to the message.
+    line : int, optional
+        1-based line in ``path``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike[str] | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.path: Path | None = Path(path) if path is not None else None
+        self.line = line
+        self.reason = message
+        super().__init__(_where(path, line) + message)
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.args[0] if self.args else ""
+
+    def __reduce__(self):  # keep the keyword fields across pickling (worker processes)
+        return (_rebuild, (type(self), self.reason, self.path, self.line))
+
+
+def _rebuild(cls, reason, path, line):
+    return cls(reason, path=path, line=line)
+
+
+class MissingFileError(HarmonizeError, FileNotFoundError):
+    """A file or directory that must exist does not."""
+
+
+class CorruptFileError(HarmonizeError, ValueError):
+    """A file exists but cannot be decoded (truncated PNG, malformed XML, broken .mat, ...)."""
+
+
+class MissingKeyError(HarmonizeError, KeyError):
+    """A container file (``.mat``, JSON, XML, npy dict) lacks a key the format requires."""
+
+
+class ShapeError(HarmonizeError, ValueError):
+    """An array has the wrong shape, number of channels or dtype."""
+
+
+class SizeMismatchError(HarmonizeError, ValueError):
+    """An image and its label map (or two label maps of one sample) differ in size."""
+
+
+class ClassIdError(HarmonizeError, ValueError):
+    """A label file holds a class id (or class name) that the dataset taxonomy does not declare."""
+
+
+class DuplicateSampleError(HarmonizeError, ValueError):
+    """Two files of one dataset resolve to the same sample id."""
+
+
+class TaxonomyError(HarmonizeError, ValueError):
+    """A taxonomy, ontology or mapping YAML file is invalid (message names file and line)."""
+
+
+class ConfigError(HarmonizeError, ValueError):
+    """A run configuration is invalid (message names file and line)."""
+
+
+class UnmappedValueError(HarmonizeError, ValueError):
+    """A label map holds values that the compiled mapping does not cover, under the ``error`` policy."""
+
+
+class StoreError(HarmonizeError, OSError):
+    """A Zarr store is missing, incomplete, or not a harmonize store."""

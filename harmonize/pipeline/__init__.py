@@ -1,0 +1,1 @@
+"""harmonize.pipeline (to be built)."""

@@ -1,0 +1,1 @@
+"""harmonize.report (to be built)."""

@@ -1,0 +1,1 @@
+"""harmonize.store (to be built)."""

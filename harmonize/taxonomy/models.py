@@ -1,0 +1,203 @@
+"""Pydantic models of the three kinds of taxonomy file.
+
+* :class:`DatasetTaxonomy` (``kind: dataset``) -- a dataset's native classes exactly as its files
+  encode them.
+* :class:`Ontology` (``kind: ontology``) -- a shared target class tree with stable integer ids and
+  named special values (background, ignore, ...).
+* :class:`Mapping` (``kind: mapping``) -- one (dataset, ontology) pair: every native class to one
+  ontology node or special value, with a kind and a note.
+
+All models forbid unknown keys, so a typo in YAML is an error. Cross-field checks that need only the
+file itself (duplicate ids, parent cycles, colours) live here; checks across files (a mapping's
+classes against its dataset taxonomy) live in :mod:`harmonize.taxonomy.compile`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Color",
+    "DatasetTaxonomy",
+    "Encoding",
+    "Mapping",
+    "MappingRule",
+    "NativeClass",
+    "Ontology",
+    "OntologyNode",
+    "SpecialValue",
+    "TaxonomyFile",
+]
+
+#: An RGB colour, three integers 0..255.
+Color = tuple[
+    Annotated[int, Field(ge=0, le=255)],
+    Annotated[int, Field(ge=0, le=255)],
+    Annotated[int, Field(ge=0, le=255)],
+]
+
+Name = Annotated[str, Field(min_length=1, pattern=r"^[^\s].*[^\s]$|^[^\s]$")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
+Scalar = str | int | float | bool
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Dataset taxonomies
+# --------------------------------------------------------------------------------------------
+
+NativeRole = Literal["class", "background", "unlabeled", "void", "ambiguous"]
+
+
+class NativeClass(_Model):
+    """One native class (or special value) of a dataset, as its files encode it."""
+
+    id: int = Field(description="The class id (see the dataset's `encodings` for file values).")
+    name: Name = Field(description="The dataset's own name for the class, verbatim.")
+    color: Color | None = Field(None, description="RGB colour of the dataset's own visualisation.")
+    role: NativeRole = Field(
+        "class",
+        description=(
+            "`class` for a real class; `background` for the dataset's background value; "
+            "`unlabeled` (never annotated), `void` (boundary / do-not-care) and `ambiguous` "
+            "(annotated as uncertain) for the values that carry no class."
+        ),
+    )
+    instances: bool = Field(False, description="Whether the dataset gives instances of this class.")
+    category: str | None = Field(
+        None, description="The dataset's own grouping (Cityscapes category)."
+    )
+    description: str | None = None
+    attributes: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Further per-class facts of the dataset (e.g. Cityscapes catId, ignoreInEval).",
+    )
+
+
+class Encoding(_Model):
+    """How one kind of file encodes class ids: ``file value = id + offset``, except ``special``."""
+
+    name: Identifier
+    description: str
+    dtype: Literal["uint8", "uint16", "int32", "uint32", "int64", "float64", "str"] = "uint8"
+    offset: int = Field(0, description="file value = class id + offset (COCO-Stuff PNGs: -1).")
+    special: dict[int, int] = Field(
+        default_factory=dict,
+        description="file value -> class id, for values outside the offset rule (255 -> 0).",
+    )
+    instance: str | None = Field(
+        None, description="How instance ids are encoded in this kind of file, in words."
+    )
+
+
+class DatasetTaxonomy(_Model):
+    """A dataset's native classes (``kind: dataset``)."""
+
+    kind: Literal["dataset"]
+    name: Identifier = Field(description="Registry name, equal to the reader's name.")
+    title: str
+    version: int = Field(1, ge=1)
+    description: str | None = None
+    url: str | None = None
+    license: str | None = None
+    reference: str | None = Field(None, description="Where the facts come from.")
+    task: Literal["semantic", "instance", "panoptic", "boxes"] = "panoptic"
+    encodings: list[Encoding] = Field(
+        default_factory=list,
+        description="File encodings of class ids; the first is the default. Empty = identity.",
+    )
+    classes: list[NativeClass] = Field(min_length=1)
+    attributes: dict[str, Scalar] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# Ontologies
+# --------------------------------------------------------------------------------------------
+
+SpecialRole = Literal["background", "ignore", "unlabeled", "ambiguous"]
+
+
+class SpecialValue(_Model):
+    """A named output value that is not a class: background, ignore, unlabeled, ambiguous."""
+
+    id: int = Field(ge=0)
+    name: Identifier
+    role: SpecialRole
+    color: Color = (0, 0, 0)
+    description: str | None = None
+
+
+class OntologyNode(_Model):
+    """A node of an ontology tree with a stable id."""
+
+    id: int = Field(ge=0)
+    name: Identifier = Field(description="Unique within the ontology; referenced by mappings.")
+    parent: Identifier | None = Field(None, description="Parent node name; null for a root.")
+    color: Color
+    description: str | None = None
+    title: str | None = Field(None, description="Display name, when it differs from `name`.")
+    instances: bool | None = Field(
+        None, description="Whether this is a `thing` class (instances); inherited from the parent."
+    )
+    xref: list[str] = Field(default_factory=list, description="Cross-references (e.g. CL:0000542).")
+
+
+class Ontology(_Model):
+    """A shared target class set (``kind: ontology``)."""
+
+    kind: Literal["ontology"]
+    name: Identifier
+    title: str
+    version: int = Field(1, ge=1)
+    description: str | None = None
+    reference: str | None = None
+    dtype: Literal["uint8", "uint16", "uint32"] | None = Field(
+        None, description="Output dtype; the smallest fitting unsigned type when omitted."
+    )
+    special: list[SpecialValue] = Field(min_length=1)
+    nodes: list[OntologyNode] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Mappings
+# --------------------------------------------------------------------------------------------
+
+MappingKind = Literal["exact", "coarse", "approx"]
+
+
+class MappingRule(_Model):
+    """One native class -> one ontology node (or special value)."""
+
+    id: int = Field(description="Native class id (as in the dataset taxonomy).")
+    name: Name | None = Field(
+        None, description="Native class name; checked against the taxonomy to catch off-by-ones."
+    )
+    to: Identifier = Field(description="Ontology node name or special value name.")
+    kind: MappingKind = Field(
+        "exact",
+        description=(
+            "`exact`: same concept; `coarse`: the source is less specific than the node's "
+            "children; `approx`: semantic mismatch worth a warning."
+        ),
+    )
+    note: str | None = None
+
+
+class Mapping(_Model):
+    """A (dataset, ontology) mapping (``kind: mapping``). Every native id must appear once."""
+
+    kind: Literal["mapping"]
+    dataset: Identifier
+    ontology: Identifier
+    version: int = Field(1, ge=1)
+    description: str | None = None
+    reference: str | None = None
+    rules: list[MappingRule] = Field(min_length=1)
+
+
+TaxonomyFile = Annotated[DatasetTaxonomy | Ontology | Mapping, Field(discriminator="kind")]
