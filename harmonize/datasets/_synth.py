@@ -124,7 +124,7 @@ def write_rgb(path, rgb: np.ndarray, *, alpha: bool = False) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     arr = rgb
     if alpha:
-        arr = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+        arr = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), 255, np.uint8)], axis=2)
     suffix = p.suffix.lower()
     if suffix in (".tif", ".tiff"):
         import tifffile
