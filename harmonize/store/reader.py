@@ -1,0 +1,300 @@
+"""Reading a harmonize store: :func:`open_store`, :class:`Store` and :class:`Sample`.
+
+The store is plain Zarr v3 (see :mod:`harmonize.store.layout`); this module adds indexing across
+sources, the ontology as an object, and lazy per-sample access.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from harmonize.errors import StoreError
+from harmonize.store.layout import FORMAT, SourceLayout
+from harmonize.store.writer import open_group, shard_summaries
+
+__all__ = ["OntologyTable", "Sample", "Store", "open_store"]
+
+
+@dataclass(frozen=True)
+class OntologyTable:
+    """The ontology a store was written in: ids, names, colours, parents and special values.
+
+    Built from the store's root attributes, so it needs neither YAML nor the taxonomy package.
+    """
+
+    name: str
+    classes: tuple[dict[str, Any], ...]
+    level: dict[str, Any] | None = None
+
+    @cached_property
+    def by_id(self) -> dict[int, dict[str, Any]]:
+        return {int(c["id"]): c for c in self.classes}
+
+    @cached_property
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in self.classes}
+
+    def name_of(self, class_id: int) -> str:
+        return self.by_id[int(class_id)]["name"]
+
+    def id_of(self, name: str) -> int:
+        return int(self.by_name[name]["id"])
+
+    @property
+    def ignore(self) -> int:
+        return next(int(c["id"]) for c in self.classes if c.get("role") == "ignore")
+
+    @property
+    def background(self) -> int | None:
+        return next((int(c["id"]) for c in self.classes if c.get("role") == "background"), None)
+
+    def parent(self, name: str) -> str | None:
+        return self.by_name[name].get("parent")
+
+    def ancestors(self, name: str) -> list[str]:
+        out, cur = [], self.parent(name)
+        while cur is not None:
+            out.append(cur)
+            cur = self.parent(cur)
+        return out
+
+    def colormap(self) -> np.ndarray:
+        """``(max id + 1, 3)`` uint8 colours indexed by output id."""
+        top = max(self.by_id)
+        cmap = np.zeros((top + 1, 3), np.uint8)
+        for cid, c in self.by_id.items():
+            cmap[cid] = c.get("color", (0, 0, 0))
+        return cmap
+
+
+@dataclass
+class Sample:
+    """One sample of a store. Pixel layers are read on first access (one shard, a few chunks)."""
+
+    store: Store = field(repr=False)
+    source: str
+    index: int  # index within the source
+    sample_id: str
+    split: str
+    dataset: str
+    paths: list[str]
+    height: int
+    width: int
+
+    def _layer(self, name: str) -> np.ndarray | None:
+        g = self.store._group["sources"][self.source]
+        if name not in g:
+            return None
+        return g[name][self.index, : self.height, : self.width]
+
+    @cached_property
+    def semantic(self) -> np.ndarray:
+        """``(H, W)`` ontology ids."""
+        return self._layer("semantic")
+
+    @cached_property
+    def instance(self) -> np.ndarray | None:
+        """``(H, W)`` uint32 instance ids 1..K (0 = none)."""
+        return self._layer("instance")
+
+    @cached_property
+    def image(self) -> np.ndarray | None:
+        """``(H, W, 3)`` uint8 RGB."""
+        return self._layer("image")
+
+    @cached_property
+    def instance_classes(self) -> np.ndarray:
+        """``(K,)`` ontology id of instance k at index k - 1."""
+        return self.store._ragged(self.source, "instance", self.index)["instance_class"]
+
+    @cached_property
+    def boxes(self) -> dict[str, np.ndarray] | None:
+        """Box table (``xywh``, ``vis_xywh``, ``label``, ``instance``) or None."""
+        g = self.store._group["sources"][self.source]
+        if "box_offset" not in g:
+            return None
+        r = self.store._ragged(self.source, "box", self.index)
+        return {
+            "xywh": r["box_xywh"],
+            "vis_xywh": r["box_vis_xywh"],
+            "label": r["box_label"],
+            "instance": r["box_instance"],
+        }
+
+    @cached_property
+    def pixel_counts(self) -> dict[int, int]:
+        g = self.store._group["sources"][self.source]
+        row = g["pixel_counts"][self.index]
+        return {int(c): int(v) for c, v in zip(self.store.class_ids, row, strict=True) if v}
+
+    @cached_property
+    def instance_counts(self) -> dict[int, int]:
+        g = self.store._group["sources"][self.source]
+        row = g["instance_counts"][self.index]
+        return {int(c): int(v) for c, v in zip(self.store.class_ids, row, strict=True) if v}
+
+
+class Store:
+    """A harmonize store opened for reading. Index it like a sequence of :class:`Sample`.
+
+    Samples skipped during the run (``on_error: skip``) are absent from the index.
+    """
+
+    def __init__(self, group, url: str) -> None:
+        self._group = group
+        self.url = url
+        meta = group.attrs.get("harmonize")
+        if not meta or meta.get("format") != FORMAT:
+            raise StoreError("not a harmonize store (root attribute 'harmonize' missing)", path=url)
+        self.meta: dict[str, Any] = dict(meta)
+        self.layouts = [SourceLayout.from_dict(d) for d in self.meta["sources"]]
+
+    # -- metadata -----------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        return self.meta.get("status") == "complete"
+
+    def progress(self) -> dict[str, tuple[int, int]]:
+        """``{source: (shards written, shards planned)}``."""
+        out = {}
+        for lay in self.layouts:
+            done = sum(s is not None for s in shard_summaries(self._group, lay))
+            out[lay.name] = (done, lay.n_shards)
+        return out
+
+    @cached_property
+    def ontology(self) -> OntologyTable:
+        o = self.meta["ontology"]
+        return OntologyTable(
+            name=o["name"], classes=tuple(o["classes"]), level=self.meta.get("level")
+        )
+
+    @cached_property
+    def class_ids(self) -> np.ndarray:
+        """Output id of each column of the count tables."""
+        return np.asarray(self.meta["class_ids"], dtype=np.int64)
+
+    @property
+    def sources(self) -> list[str]:
+        return [lay.name for lay in self.layouts]
+
+    @cached_property
+    def _index(self) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for si, lay in enumerate(self.layouts):
+            valid = self._group["sources"][lay.name]["valid"][:]
+            out.extend((si, int(i)) for i in np.flatnonzero(valid))
+        return out
+
+    @cached_property
+    def _tables(self) -> dict[str, dict[str, np.ndarray]]:
+        out = {}
+        for lay in self.layouts:
+            g = self._group["sources"][lay.name]
+            out[lay.name] = {k: g[k][:] for k in ("sample_id", "split", "paths", "height", "width")}
+        return out
+
+    def _ragged(self, source: str, prefix: str, index: int) -> dict[str, np.ndarray]:
+        g = self._group["sources"][source]
+        off = g[f"{prefix}_offset"][index : index + 2]
+        a, b = int(off[0]), int(off[1])
+        names = [
+            k for k in g.array_keys() if k.startswith(prefix + "_") and k != f"{prefix}_offset"
+        ]
+        return {k: g[k][a:b] for k in names}
+
+    # -- samples ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, i: int) -> Sample:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"sample {i} out of range (store has {len(self)})")
+        si, local = self._index[i]
+        return self.sample(self.layouts[si].name, local)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def sample(self, source: str, index: int) -> Sample:
+        """Sample ``index`` (0-based, within ``source``)."""
+        lay = next((x for x in self.layouts if x.name == source), None)
+        if lay is None:
+            raise KeyError(f"no source {source!r}; sources: {self.sources}")
+        t = self._tables[source]
+        return Sample(
+            store=self,
+            source=source,
+            index=index,
+            sample_id=str(t["sample_id"][index]),
+            split=str(t["split"][index]),
+            dataset=lay.dataset,
+            paths=json.loads(str(t["paths"][index]) or "[]"),
+            height=int(t["height"][index]),
+            width=int(t["width"][index]),
+        )
+
+    def indices(
+        self, sources: Sequence[str] | None = None, split: str | Sequence[str] | None = None
+    ) -> list[int]:
+        """Store indices of samples from ``sources`` and ``split``."""
+        splits = {split} if isinstance(split, str) else (set(split) if split else None)
+        out = []
+        for i, (si, local) in enumerate(self._index):
+            name = self.layouts[si].name
+            if sources is not None and name not in sources:
+                continue
+            if splits is not None and str(self._tables[name]["split"][local]) not in splits:
+                continue
+            out.append(i)
+        return out
+
+    def counts(
+        self, sources: Sequence[str] | None = None, split: str | None = None
+    ) -> dict[str, np.ndarray]:
+        """Summed pixel and instance counts per output id over the selected samples."""
+        pix = np.zeros(len(self.class_ids), np.int64)
+        ins = np.zeros(len(self.class_ids), np.int64)
+        for i in self.indices(sources, split):
+            si, local = self._index[i]
+            g = self._group["sources"][self.layouts[si].name]
+            pix += g["pixel_counts"][local]
+            ins += g["instance_counts"][local]
+        return {"class_ids": self.class_ids, "pixels": pix, "instances": ins}
+
+    def training_set(self, **kwargs: Any):
+        """Random-access patches for training; see :class:`harmonize.store.training.TrainingSet`."""
+        from harmonize.store.training import TrainingSet
+
+        return TrainingSet(self, **kwargs)
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else "INCOMPLETE"
+        return f"<harmonize Store {self.url!r} {state}: {len(self)} samples from {self.sources}>"
+
+
+def open_store(
+    url: str, *, allow_incomplete: bool = False, storage_options: dict | None = None
+) -> Store:
+    """Open a store for reading.
+
+    An incomplete store (a run that stopped half-way) raises :class:`~harmonize.errors.StoreError`
+    saying how far it got, unless ``allow_incomplete`` is set.
+    """
+    group = open_group(str(url), mode="r", storage_options=storage_options)
+    store = Store(group, str(url))
+    if not store.complete and not allow_incomplete:
+        prog = ", ".join(f"{k} {a}/{b} shards" for k, (a, b) in store.progress().items())
+        raise StoreError(
+            f"store is incomplete (the run stopped half-way: {prog}); finish it with "
+            "`harmonize run CONFIG --resume`, or open with allow_incomplete=True",
+            path=url,
+        )
+    return store

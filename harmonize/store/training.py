@@ -1,0 +1,256 @@
+"""Random-access training patches from a store, usable as a PyTorch map-style dataset.
+
+:class:`TrainingSet` has ``__len__`` and ``__getitem__`` returning dicts of numpy arrays, which
+``torch.utils.data.DataLoader`` collates into tensors; harmonize never imports torch. It pickles by
+URL, so DataLoader worker processes reopen the store themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["TrainingSet", "repeat_factors"]
+
+
+def repeat_factors(presence: np.ndarray, threshold: float = 0.1) -> np.ndarray:
+    """Per-sample repeat factors of LVIS repeat-factor sampling (Gupta et al., 2019).
+
+    Parameters
+    ----------
+    presence : ndarray, shape (N, C), bool
+        Whether sample ``n`` contains class ``c``.
+    threshold : float
+        Classes present in fewer than this fraction of samples are oversampled.
+
+    Returns
+    -------
+    ndarray, shape (N,), float64
+        ``r(n) = max(1, max_{c in n} sqrt(threshold / f(c)))`` with ``f(c)`` the fraction of samples
+        containing ``c``; 1 for samples with no class.
+    """
+    presence = np.asarray(presence, bool)
+    n = presence.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    freq = presence.mean(axis=0)
+    with np.errstate(divide="ignore"):
+        rc = np.where(freq > 0, np.sqrt(threshold / np.maximum(freq, 1e-12)), 1.0)
+    rc = np.maximum(rc, 1.0)
+    per = np.where(presence, rc[None, :], 1.0)
+    return per.max(axis=1) if presence.shape[1] else np.ones(n)
+
+
+class TrainingSet:
+    """Patches of ``patch_size`` from the samples of a store.
+
+    Parameters
+    ----------
+    store : Store
+        An opened store.
+    patch_size : int or (int, int)
+        Patch height and width. Samples smaller than a patch are padded (semantic with the ignore id,
+        image and instance with 0).
+    sources : sequence of str, optional
+        Restrict to these sources.
+    split : str or sequence of str, optional
+        Restrict to these splits.
+    mode : {"grid", "random"}
+        ``grid``: every non-overlapping tile of every sample, in order (``len`` = number of tiles).
+        ``random``: ``samples_per_epoch`` patches at positions drawn deterministically from
+        ``(seed, epoch, index)``; with ``balance="class"`` samples are drawn by repeat-factor sampling
+        and patches are centred on a pixel of the rarest class present.
+    samples_per_epoch : int, optional
+        Length in random mode (default: number of samples).
+    balance : {None, "class"}
+        Class balancing in random mode.
+    layers : sequence of str
+        Layers returned (``image``, ``semantic``, ``instance``).
+    seed : int
+        Seed of the random positions.
+    """
+
+    def __init__(
+        self,
+        store,
+        patch_size: int | tuple[int, int] = 256,
+        *,
+        sources: Sequence[str] | None = None,
+        split: str | Sequence[str] | None = None,
+        mode: Literal["grid", "random"] = "grid",
+        samples_per_epoch: int | None = None,
+        balance: Literal["class"] | None = None,
+        layers: Sequence[str] = ("image", "semantic", "instance"),
+        seed: int = 0,
+        threshold: float = 0.1,
+    ) -> None:
+        self.store = store
+        self.url = store.url
+        ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
+        if ph <= 0 or pw <= 0:
+            raise ValueError(f"patch_size must be positive, got {patch_size}")
+        self.patch = (int(ph), int(pw))
+        if mode not in ("grid", "random"):
+            raise ValueError(f"mode must be 'grid' or 'random', not {mode!r}")
+        if balance not in (None, "class"):
+            raise ValueError(f"balance must be None or 'class', not {balance!r}")
+        self.mode = mode
+        self.balance = balance
+        self.seed = int(seed)
+        self.epoch = 0
+        self.layers = tuple(layers)
+        self.sources = list(sources) if sources is not None else None
+        self.split = split
+        self.indices = np.asarray(store.indices(self.sources, split), dtype=np.int64)
+        if not len(self.indices):
+            raise ValueError(f"no samples in {store.url} for sources={sources}, split={split}")
+        self._sizes = np.array(
+            [(s.height, s.width) for s in map(store.__getitem__, self.indices)], dtype=np.int64
+        ).reshape(-1, 2)
+        self.samples_per_epoch = int(samples_per_epoch or len(self.indices))
+        self.threshold = threshold
+        if mode == "grid":
+            tiles = np.ceil(self._sizes / np.array(self.patch)).astype(np.int64).prod(axis=1)
+            self._tile_offsets = np.concatenate([[0], np.cumsum(tiles)])
+        self._weights = None
+        self._totals: dict[int, int] = {}
+        if balance == "class":
+            rows = self._count_rows()
+            self._weights = repeat_factors((rows > 0) & self._class_mask()[None, :], threshold)
+            self._totals = dict(
+                zip(store.class_ids.tolist(), rows.sum(axis=0).tolist(), strict=True)
+            )
+
+    # -- statistics ---------------------------------------------------------------------------
+    def _count_rows(self, kind: str = "pixel_counts") -> np.ndarray:
+        rows = []
+        for i in self.indices:
+            s = self.store[int(i)]
+            g = self.store._group["sources"][s.source]
+            rows.append(g[kind][s.index])
+        return np.asarray(rows, dtype=np.int64).reshape(len(self.indices), -1)
+
+    def _class_mask(self) -> np.ndarray:
+        """Columns of the count tables that are real classes (not background/ignore/...)."""
+        specials = {int(c["id"]) for c in self.store.ontology.classes if c.get("role")}
+        return np.array([int(c) not in specials for c in self.store.class_ids])
+
+    def _presence(self) -> np.ndarray:
+        return (self._count_rows() > 0) & self._class_mask()[None, :]
+
+    def class_weights(
+        self, method: Literal["inverse", "median", "log"] = "median"
+    ) -> dict[int, float]:
+        """Per-class loss weights from the stored pixel counts of the selected samples.
+
+        ``inverse``: ``total / (C * n_c)``; ``median``: median frequency balancing (Eigen & Fergus),
+        ``median(f) / f_c``; ``log``: ENet's ``1 / ln(1.02 + f_c)``. Special values (background,
+        ignore...) get no weight; classes with no pixels get 0.
+        """
+        counts = self._count_rows().sum(axis=0)
+        mask = self._class_mask()
+        ids = self.store.class_ids
+        c = counts[mask].astype(np.float64)
+        present = c > 0
+        out = {int(i): 0.0 for i in ids[mask]}
+        if not present.any():
+            return out
+        freq = c / c.sum()
+        if method == "inverse":
+            w = np.where(present, c.sum() / (present.sum() * np.maximum(c, 1)), 0.0)
+        elif method == "median":
+            w = np.where(present, np.median(freq[present]) / np.maximum(freq, 1e-12), 0.0)
+        elif method == "log":
+            w = np.where(present, 1.0 / np.log(1.02 + freq), 0.0)
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        out.update({int(i): float(v) for i, v in zip(ids[mask], w, strict=True)})
+        return out
+
+    def sample_weights(self) -> np.ndarray:
+        """Per-sample sampling weights (repeat factors) for a weighted sampler."""
+        if self._weights is None:
+            self._weights = repeat_factors(self._presence(), self.threshold)
+        return self._weights
+
+    # -- access -------------------------------------------------------------------------------
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random positions of random mode (call once per epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return int(self._tile_offsets[-1]) if self.mode == "grid" else self.samples_per_epoch
+
+    def locate(self, i: int) -> tuple[int, int, int]:
+        """``(store index, y0, x0)`` of patch ``i``."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"patch {i} out of range ({len(self)})")
+        ph, pw = self.patch
+        if self.mode == "grid":
+            k = int(np.searchsorted(self._tile_offsets, i, side="right") - 1)
+            h, w = self._sizes[k]
+            t = i - int(self._tile_offsets[k])
+            nx = math.ceil(w / pw)
+            return int(self.indices[k]), (t // nx) * ph, (t % nx) * pw
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        if self._weights is not None:
+            p = self._weights / self._weights.sum()
+            k = int(rng.choice(len(self.indices), p=p))
+        else:
+            k = int(rng.integers(len(self.indices)))
+        h, w = (int(v) for v in self._sizes[k])
+        center = self._rare_pixel(k, rng) if self.balance == "class" else None
+        if center is not None:
+            y0 = min(max(0, center[0] - ph // 2), max(0, h - ph))
+            x0 = min(max(0, center[1] - pw // 2), max(0, w - pw))
+        else:
+            y0 = int(rng.integers(0, max(1, h - ph + 1)))
+            x0 = int(rng.integers(0, max(1, w - pw + 1)))
+        return int(self.indices[k]), y0, x0
+
+    def _rare_pixel(self, k: int, rng: np.random.Generator) -> tuple[int, int] | None:
+        s = self.store[int(self.indices[k])]
+        present = [c for c, v in s.pixel_counts.items() if v and self._is_class(c)]
+        if not present:
+            return None
+        rare = min(present, key=lambda c: (self._totals.get(c, 0), c))
+        ys, xs = np.nonzero(s.semantic == rare)
+        j = int(rng.integers(len(ys)))
+        return int(ys[j]), int(xs[j])
+
+    def _is_class(self, cid: int) -> bool:
+        c = self.store.ontology.by_id.get(int(cid))
+        return c is not None and not c.get("role")
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        idx, y0, x0 = self.locate(int(i))
+        s = self.store[idx]
+        ph, pw = self.patch
+        y1, x1 = min(s.height, y0 + ph), min(s.width, x0 + pw)
+        g = self.store._group["sources"][s.source]
+        out: dict[str, Any] = {"index": idx, "source": s.source, "origin": np.array([y0, x0])}
+        fills = {"semantic": self.store.ontology.ignore, "instance": 0, "image": 0}
+        for layer in self.layers:
+            if layer not in g:
+                continue
+            arr = g[layer]
+            shape = (ph, pw, *arr.shape[3:])
+            buf = np.full(shape, fills[layer], dtype=arr.dtype)
+            buf[: y1 - y0, : x1 - x0] = arr[s.index, y0:y1, x0:x1]
+            out[layer] = buf
+        return out
+
+    # -- pickling for DataLoader workers ------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["store"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from harmonize.store.reader import open_store
+
+        self.__dict__.update(state)
+        self.store = open_store(self.url)

@@ -1,0 +1,332 @@
+"""Creating a store, writing whole shards, and finalizing.
+
+The coordinator calls :func:`create_store` once (every array and all metadata), workers call
+:func:`write_shard` for the shards they own (whole shards, so no two writers share a shard file), and
+the coordinator calls :func:`finalize` when every shard is done. A shard is committed by writing its
+JSON summary into ``shard_done[k]`` *after* its pixels: a run killed in between leaves the shard
+uncommitted and ``--resume`` rewrites it whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harmonize.errors import StoreError
+from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
+from harmonize.types import BOX_DTYPE, HarmonizedSample
+
+__all__ = [
+    "ShardSample",
+    "create_store",
+    "finalize",
+    "open_group",
+    "shard_summaries",
+    "write_shard",
+]
+
+
+def _compressors(name: str, level: int):
+    from zarr.codecs import BloscCodec, ZstdCodec
+
+    if name == "zstd":
+        return (ZstdCodec(level=level),)
+    if name == "blosc":
+        return (BloscCodec(cname="zstd", clevel=level, shuffle="bitshuffle"),)
+    if name == "none":
+        return ()
+    raise ValueError(f"unknown compression {name!r} (zstd, blosc, none)")
+
+
+def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
+    """Open the root group of a store at a local path or fsspec URL."""
+    import zarr
+
+    try:
+        return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
+    except FileNotFoundError as exc:
+        raise StoreError("no harmonize store here", path=url) from exc
+
+
+def create_store(
+    url: str,
+    sources: Sequence[SourceLayout],
+    tables: Mapping[str, Mapping[str, Sequence[str]]],
+    root_attrs: Mapping[str, Any],
+    *,
+    compression: str = "zstd",
+    level: int = 3,
+    overwrite: bool = False,
+    storage_options: dict | None = None,
+):
+    """Create every array of a new store and its metadata (coordinator only).
+
+    Parameters
+    ----------
+    url : str
+        Local path or fsspec URL.
+    sources : sequence of SourceLayout
+        One per source.
+    tables : mapping
+        ``tables[source]["sample_id" | "split" | "paths"]``: per-sample strings known when planning.
+    root_attrs : mapping
+        Stored under the root attribute ``harmonize`` together with format and status.
+    """
+    import zarr
+
+    root = zarr.open_group(
+        url, mode="w" if overwrite else "w-", storage_options=storage_options or None
+    )
+    comp = _compressors(compression, level)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "status": "incomplete",
+        "sources": [s.to_dict() for s in sources],
+        **root_attrs,
+    }
+    root.attrs["harmonize"] = meta
+    sgroup = root.require_group("sources")
+    for s in sources:
+        g = sgroup.require_group(s.name)
+        n, (ch, cw), (sh, sw) = s.n_samples, s.chunk_hw, s.shard_hw
+        k = s.samples_per_shard
+        pix = {
+            "semantic": (s.semantic_dtype, s.fill_semantic, (n, s.height, s.width)),
+            "instance": ("uint32", 0, (n, s.height, s.width)),
+            "image": ("uint8", 0, (n, s.height, s.width, 3)),
+        }
+        for layer in s.layers:
+            dtype, fill, shape = pix[layer]
+            chunks = (1, ch, cw) + ((3,) if layer == "image" else ())
+            shards = (k, sh, sw) + ((3,) if layer == "image" else ())
+            g.create_array(
+                layer,
+                shape=shape,
+                chunks=chunks,
+                shards=shards,
+                dtype=dtype,
+                fill_value=fill,
+                compressors=comp,
+                dimension_names=DIMS[layer],
+            )
+        for name in ("height", "width", "n_instances"):
+            g.create_array(
+                name,
+                shape=(n,),
+                chunks=(k,),
+                dtype="uint32",
+                fill_value=0,
+                dimension_names=("sample",),
+            )
+        for name in ("pixel_counts", "instance_counts"):
+            g.create_array(
+                name,
+                shape=(n, s.n_classes),
+                chunks=(k, s.n_classes),
+                dtype="int64",
+                fill_value=0,
+                dimension_names=("sample", "class"),
+            )
+        g.create_array(
+            "valid",
+            shape=(n,),
+            chunks=(k,),
+            dtype="bool",
+            fill_value=False,
+            dimension_names=("sample",),
+        )
+        g.create_array(
+            "shard_done",
+            shape=(s.n_shards,),
+            chunks=(1,),
+            dtype=str,
+            fill_value="",
+            dimension_names=("shard",),
+        )
+        for name in ("sample_id", "split", "paths"):
+            arr = g.create_array(
+                name,
+                shape=(n,),
+                chunks=(max(1, min(n, 4096)),),
+                dtype=str,
+                fill_value="",
+                dimension_names=("sample",),
+            )
+            arr[:] = np.asarray(list(tables[s.name][name]), dtype=object)
+        g.attrs["source"] = s.to_dict()
+    return root
+
+
+@dataclass
+class ShardSample:
+    """What a worker hands the writer for one slot: a harmonized sample (or ``None`` if skipped),
+    its image (or ``None``), and the skip reason."""
+
+    index: int
+    sample: HarmonizedSample | None
+    image: np.ndarray | None = None
+    skipped: dict[str, Any] | None = None
+
+
+def write_shard(
+    group, layout: SourceLayout, shard: int, items: Sequence[ShardSample], class_ids: np.ndarray
+) -> dict[str, Any]:
+    """Write one whole shard of one source and commit it. Returns the shard's JSON summary.
+
+    ``class_ids`` maps count columns to output ids (``counts[:, j]`` is output id ``class_ids[j]``).
+    """
+    start, stop = layout.shard_range(shard)
+    if [it.index for it in items] != list(range(start, stop)):
+        raise StoreError(f"shard {shard} of {layout.name} needs samples {start}..{stop - 1}")
+    g = group["sources"][layout.name]
+    n = stop - start
+    hs = np.zeros(n, np.uint32)
+    ws = np.zeros(n, np.uint32)
+    for j, it in enumerate(items):
+        if it.sample is not None:
+            hs[j], ws[j] = it.sample.semantic.shape
+    hmax, wmax = (int(hs.max()), int(ws.max())) if n and hs.any() else (0, 0)
+    if hmax > layout.height or wmax > layout.width:
+        raise StoreError(
+            f"{layout.name}: a sample of shard {shard} is {hmax}x{wmax}, larger than the planned "
+            f"{layout.height}x{layout.width}"
+        )
+    # one write per layer covering the whole shard's used extent (whole-shard ownership)
+    if hmax and wmax:
+        for layer in layout.layers:
+            fill = layout.fill_semantic if layer == "semantic" else 0
+            dtype = g[layer].dtype
+            shape = (n, hmax, wmax) + ((3,) if layer == "image" else ())
+            buf = np.full(shape, fill, dtype=dtype)
+            for j, it in enumerate(items):
+                if it.sample is None:
+                    continue
+                h, w = int(hs[j]), int(ws[j])
+                if layer == "semantic":
+                    buf[j, :h, :w] = it.sample.semantic
+                elif layer == "instance" and it.sample.instance is not None:
+                    buf[j, :h, :w] = it.sample.instance
+                elif layer == "image" and it.image is not None:
+                    buf[j, :h, :w] = it.image
+            g[layer][start:stop, :hmax, :wmax] = buf
+    pc = np.zeros((n, len(class_ids)), np.int64)
+    ic = np.zeros((n, len(class_ids)), np.int64)
+    nin = np.zeros(n, np.uint32)
+    valid = np.zeros(n, bool)
+    records: list[dict[str, Any]] = []
+    for j, it in enumerate(items):
+        rec: dict[str, Any] = {"index": it.index}
+        if it.sample is None:
+            rec["skipped"] = it.skipped or {"error": "skipped"}
+            records.append(rec)
+            continue
+        s = it.sample
+        valid[j] = True
+        pc[j] = s.pixel_counts[class_ids]
+        ic[j] = s.instance_counts[class_ids]
+        nin[j] = len(s.instance_classes)
+        rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
+        rec["unknown_pixels"] = int(s.unknown_pixels)
+        if len(s.mixed_instances):
+            rec["mixed_instances"] = np.asarray(s.mixed_instances).astype(np.int64).tolist()
+        if s.boxes is not None and len(s.boxes):
+            rec["boxes"] = [
+                [
+                    float(b[f]) if f not in ("instance_id", "label") else int(b[f])
+                    for f in BOX_DTYPE.names
+                ]
+                for b in s.boxes
+            ]
+        records.append(rec)
+    g["height"][start:stop] = hs
+    g["width"][start:stop] = ws
+    g["n_instances"][start:stop] = nin
+    g["pixel_counts"][start:stop] = pc
+    g["instance_counts"][start:stop] = ic
+    g["valid"][start:stop] = valid
+    summary = {"shard": shard, "start": start, "stop": stop, "samples": records}
+    g["shard_done"][shard] = json.dumps(summary, separators=(",", ":"))  # the commit marker
+    return summary
+
+
+def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:
+    """The committed summary of every shard of ``layout`` (``None`` where not written yet)."""
+    done = group["sources"][layout.name]["shard_done"][:]
+    return [json.loads(s) if s else None for s in done.tolist()]
+
+
+def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, Any]) -> None:
+    """Write the ragged per-instance tables and mark the store complete (coordinator only)."""
+    import datetime
+
+    for layout in layouts:
+        g = group["sources"][layout.name]
+        sums = shard_summaries(group, layout)
+        missing = [k for k, s in enumerate(sums) if s is None]
+        if missing:
+            raise StoreError(
+                f"{layout.name}: shards {missing[:10]} are not written; cannot finalize"
+            )
+        records = sorted((r for s in sums for r in s["samples"]), key=lambda r: r["index"])
+        classes = [r.get("instance_classes", []) for r in records]
+        offsets = np.zeros(layout.n_samples + 1, np.int64)
+        offsets[1:] = np.cumsum([len(c) for c in classes])
+        flat = np.asarray(
+            [c for cs in classes for c in cs],
+            dtype=g["semantic"].dtype if "semantic" in layout.layers else np.uint32,
+        )
+        _write_ragged(g, "instance_class", flat, offsets, ("instance",))
+        if layout.boxes:
+            boxes = [r.get("boxes", []) for r in records]
+            boff = np.zeros(layout.n_samples + 1, np.int64)
+            boff[1:] = np.cumsum([len(b) for b in boxes])
+            table = np.zeros(int(boff[-1]), BOX_DTYPE)
+            rows = [tuple(b) for bs in boxes for b in bs]
+            if rows:
+                table[:] = np.array(rows, dtype=BOX_DTYPE)
+            _write_ragged(g, "box_instance", table["instance_id"], boff, ("box",))
+            _write_ragged(g, "box_label", table["label"], None, ("box",))
+            xywh = np.stack([table[f] for f in ("x", "y", "w", "h")], axis=1).astype(np.float32)
+            vis = np.stack([table[f] for f in ("vis_x", "vis_y", "vis_w", "vis_h")], axis=1)
+            _write_ragged(g, "box_xywh", xywh, None, ("box", "coord"))
+            _write_ragged(g, "box_vis_xywh", vis.astype(np.float32), None, ("box", "coord"))
+    meta = dict(group.attrs["harmonize"])
+    meta.update(extra_attrs)
+    meta["status"] = "complete"
+    meta["completed"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    group.attrs["harmonize"] = meta
+
+
+def _write_ragged(
+    g, name: str, values: np.ndarray, offsets: np.ndarray | None, dims: tuple[str, ...]
+) -> None:
+    n = max(1, len(values))
+    chunks = (min(n, 1 << 16), *values.shape[1:])
+    arr = g.create_array(
+        name,
+        shape=values.shape,
+        chunks=chunks,
+        dtype=values.dtype,
+        fill_value=0,
+        dimension_names=dims,
+        overwrite=True,
+    )
+    if len(values):
+        arr[...] = values
+    if offsets is not None:
+        prefix = name.split("_")[0]
+        off = g.create_array(
+            f"{prefix}_offset",
+            shape=offsets.shape,
+            chunks=(min(len(offsets), 1 << 16),),
+            dtype="int64",
+            fill_value=0,
+            dimension_names=("sample_edge",),
+            overwrite=True,
+        )
+        off[:] = offsets
