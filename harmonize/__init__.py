@@ -18,6 +18,9 @@ _EXPORTS: dict[str, str] = {
     "load_mapping": "harmonize.taxonomy:load_mapping",
     "compile_mapping": "harmonize.taxonomy:compile_mapping",
     "remap_sample": "harmonize.engine.sample:remap_sample",
+    "load_config": "harmonize.pipeline.config:load_config",
+    "run": "harmonize.pipeline.run:run",
+    "open_store": "harmonize.store.reader:open_store",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from harmonize.cli import datasets as _datasets
+from harmonize.cli import run as _run
 from harmonize.cli import taxonomy as _taxonomy
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(_taxonomy.app, name="taxonomy")
 _datasets.register(app)
+_run.register(app)
 
 
 @app.callback()

@@ -1,0 +1,195 @@
+"""``harmonize run``, ``demo``, ``info`` and ``export``: the main job and its outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run_cmd)
+    app.command("demo")(demo_cmd)
+    app.command("info")(info_cmd)
+    export = typer.Typer(
+        help="Export a store to other tools' folder layouts.", no_args_is_help=True
+    )
+    export.command("png")(export_png_cmd)
+    app.add_typer(export, name="export")
+
+
+def _progress_bar(quiet: bool):
+    """A rich progress bar callback (samples, throughput, ETA) and its context manager."""
+    from contextlib import nullcontext
+
+    if quiet:
+        return None, nullcontext()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    prog = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+    ids: dict[str, int] = {}
+    import time
+
+    t0 = [time.perf_counter(), None]
+
+    def cb(phase: str, done: int, total: int) -> None:
+        desc = "listing samples" if phase == "plan" else "writing samples"
+        if phase not in ids:
+            ids[phase] = prog.add_task(desc, total=total or None, rate="")
+            if phase == "write":
+                t0[1] = (time.perf_counter(), done)
+                if "plan" in ids:
+                    prog.update(ids["plan"], total=prog.tasks[ids["plan"]].completed)
+        rate = ""
+        if phase == "write" and t0[1] is not None:
+            dt = time.perf_counter() - t0[1][0]
+            if dt > 0 and done > t0[1][1]:
+                rate = f"{(done - t0[1][1]) / dt:.1f} samples/s"
+        prog.update(ids[phase], completed=done, total=total or None, rate=rate)
+
+    return cb, prog
+
+
+def _summary_table(report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    d = report.to_dict()
+    t = Table(title=f"{d['name']} -> {d['store']}")
+    for col in ("source", "dataset", "samples", "written", "skipped", "instances", "slot HxW"):
+        t.add_column(col, justify="right" if col not in ("source", "dataset") else "left")
+    for name, s in d["per_source"].items():
+        t.add_row(
+            name,
+            s["dataset"],
+            str(s["samples"]),
+            str(s["written"]),
+            str(s["skipped"]),
+            str(s["instances"]),
+            f"{s['height']}x{s['width']}",
+        )
+    con = Console()
+    con.print(t)
+    rate = d["samples_per_second"]
+    con.print(
+        f"{d['written']} samples in {d['seconds']:.1f} s"
+        + (f" ({rate} samples/s, {d['executor']}, {d['workers']} workers)" if rate else "")
+    )
+    if d["skipped"]:
+        con.print(f"[yellow]{len(d['skipped'])} skipped:[/]")
+        for s in d["skipped"][:20]:
+            con.print(
+                f"  {s.get('source', '')} {s.get('sample_id', '')}: {s['error']}",
+                highlight=False,
+                markup=False,
+            )
+
+
+def run_cmd(
+    config: Path = typer.Argument(..., help="Run config YAML."),
+    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+    report_path: Path | None = typer.Option(None, "--report", help="Write the JSON run report."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON run report on stdout."),
+) -> None:
+    """Read the config's datasets, map them onto its ontology and write one Zarr store."""
+    from harmonize.pipeline import run
+
+    cb, ctx = _progress_bar(quiet or as_json)
+    with ctx:
+        report = run(
+            config,
+            resume=resume,
+            overwrite=overwrite,
+            workers=workers,
+            scheduler=scheduler,
+            progress=cb,
+        )
+    d = report.to_dict()
+    if report_path is not None:
+        report_path.write_text(json.dumps(d, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(d, indent=2))
+    elif not quiet:
+        _summary_table(report)
+
+
+def info_cmd(store: str = typer.Argument(..., help="Store path or URL.")) -> None:
+    """Say what is in a store: sources, samples, classes and their pixel shares."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harmonize.store import open_store
+
+    s = open_store(store, allow_incomplete=True)
+    con = Console()
+    con.print(repr(s))
+    if not s.complete:
+        con.print(
+            "[bold red]incomplete[/]: "
+            + ", ".join(f"{k} {a}/{b} shards" for k, (a, b) in s.progress().items())
+        )
+    counts = s.counts()
+    total = max(1, int(counts["pixels"].sum()))
+    t = Table("id", "class", "pixels %", "instances", title=f"ontology {s.ontology.name}")
+    for cid, px, ins in zip(
+        counts["class_ids"], counts["pixels"], counts["instances"], strict=True
+    ):
+        if px or ins:
+            t.add_row(str(cid), s.ontology.name_of(int(cid)), f"{100 * px / total:.2f}", str(ins))
+    con.print(t)
+    for src in s.sources:
+        idx = s.indices([src])
+        splits = sorted({s[i].split for i in idx})
+        con.print(f"  source [bold]{src}[/]: {len(idx)} samples, splits {splits}")
+
+
+def export_png_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    instances: bool = typer.Option(False, "--instances", help="Also write 16-bit instance PNGs."),
+) -> None:
+    """Write images/ and annotations/ folders (PNG label maps, 255 ignore) per split."""
+    from harmonize.store import open_store
+    from harmonize.store.export import export_png
+
+    n = export_png(open_store(store), out, instances=instances)
+    typer.echo(f"wrote {n} samples under {out}")
+
+
+def demo_cmd(
+    out: Path = typer.Option(Path("out/demo"), "--out", help="Where data and stores go."),
+    n: int = typer.Option(3, "--n", help="Look-alike samples per dataset (per split)."),
+    workers: int | None = typer.Option(None, "--workers", "-j"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Generate look-alike datasets and run every shipped config on them."""
+    from rich.console import Console
+
+    from harmonize.pipeline.demo import run_demo
+
+    con = Console()
+    results = run_demo(out, n=n, workers=workers, quiet=quiet, console=con)
+    con.rule("demo stores")
+    for name, (report, store_path) in results.items():
+        con.print(f"[bold]{name}[/]: {store_path}  ({report.written} samples)")
+        info_cmd(str(store_path))

@@ -1,0 +1,324 @@
+"""Planning a run: list every source's samples, size their slots, compile mappings, cut shards.
+
+The plan is deterministic for a config and the files on disk, so a resumed run writes exactly the
+shards an uninterrupted run would have (its digest is stored in the store and checked on resume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harmonize.errors import ConfigError, HarmonizeError
+from harmonize.pipeline.config import RunConfig
+from harmonize.store.layout import SourceLayout, default_samples_per_shard
+from harmonize.types import CompiledMapping, SampleRef
+
+__all__ = [
+    "Plan",
+    "ReaderSpec",
+    "ShardTask",
+    "SourcePlan",
+    "make_plan",
+    "ontology_table",
+    "peek_shape",
+]
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """Everything a worker needs to open a reader (picklable)."""
+
+    dataset: str
+    root: str
+    splits: tuple[str, ...] | None
+    on_error: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def open(self):
+        from harmonize import datasets
+
+        return datasets.open_reader(
+            self.dataset,
+            self.root,
+            splits=list(self.splits) if self.splits else None,
+            on_error=self.on_error,
+            **dict(self.options),
+        )
+
+
+@dataclass
+class SourcePlan:
+    """One source: its reader, samples, compiled mapping and store layout."""
+
+    name: str
+    reader: ReaderSpec
+    refs: list[SampleRef]
+    shapes: np.ndarray  # (N, 2)
+    mapping: CompiledMapping
+    layout: SourceLayout
+    mapping_path: str
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work: read, remap and write one whole shard of one source."""
+
+    url: str
+    storage_options: tuple[tuple[str, Any], ...]
+    layout: SourceLayout
+    shard: int
+    reader: ReaderSpec
+    refs: tuple[SampleRef, ...]
+    mapping: CompiledMapping
+    class_ids: np.ndarray
+    on_error: str
+
+
+@dataclass
+class Plan:
+    config: RunConfig
+    url: str
+    sources: list[SourcePlan]
+    ontology: dict[str, Any]
+    class_ids: np.ndarray
+    level: dict[str, Any] | None
+    digest: str = ""
+    planning_skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        return sum(len(s.refs) for s in self.sources)
+
+    def tasks(self, done: dict[str, set[int]] | None = None) -> list[ShardTask]:
+        """Shard tasks, skipping those in ``done[source]``."""
+        done = done or {}
+        out = []
+        so = tuple(sorted(self.config.output.storage_options.items()))
+        for s in self.sources:
+            for k in range(s.layout.n_shards):
+                if k in done.get(s.name, set()):
+                    continue
+                a, b = s.layout.shard_range(k)
+                out.append(
+                    ShardTask(
+                        self.url,
+                        so,
+                        s.layout,
+                        k,
+                        s.reader,
+                        tuple(s.refs[a:b]),
+                        s.mapping,
+                        self.class_ids,
+                        self.config.on_error,
+                    )
+                )
+        return out
+
+
+def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
+    """``(H, W)`` of a sample, cheaply where possible.
+
+    Uses the reader's own ``peek_shape`` if it has one, else the header of the sample's image file
+    (``ref.paths[0]``), else reads the sample.
+    """
+    own = getattr(reader, "peek_shape", None)
+    if callable(own):
+        return tuple(own(ref))  # type: ignore[return-value]
+    if ref.paths:
+        p = Path(ref.paths[0])
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            try:
+                if p.suffix.lower() in (".tif", ".tiff"):
+                    import tifffile
+
+                    with tifffile.TiffFile(p) as tf:
+                        shape = tf.pages[0].shape
+                    return int(shape[0]), int(shape[1])
+                from PIL import Image
+
+                with Image.open(p) as im:
+                    w, h = im.size
+                return int(h), int(w)
+            except Exception:  # unreadable header: let read() report it properly
+                pass
+    sample = reader.read(ref)
+    return sample.shape
+
+
+def ontology_table(ontology) -> list[dict[str, Any]]:
+    """Ontology nodes and special values as plain dicts for the store's attributes."""
+    rows = [
+        {
+            "id": n.id,
+            "name": n.name,
+            "parent": n.parent,
+            "color": list(n.color),
+            "title": n.title,
+            "description": n.description,
+        }
+        for n in ontology.nodes
+    ]
+    rows += [
+        {
+            "id": s.id,
+            "name": s.name,
+            "role": s.role,
+            "color": list(s.color),
+            "description": s.description,
+        }
+        for s in ontology.special
+    ]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
+    """List, size and map every source of ``config``.
+
+    Samples that fail already while sizing are handled by ``on_error`` (listed, then absent).
+    """
+    from harmonize import datasets
+    from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
+
+    onto = load_ontology(
+        config.ontology
+        if "/" not in config.ontology and not config.ontology.endswith(".yaml")
+        else config.resolve(config.ontology)
+    )
+    level = None
+    coarse = "keep"
+    if config.level is not None:
+        coarse = config.level.coarse_policy
+        level = (
+            {"nodes": config.level.nodes} if config.level.nodes else {"depth": config.level.depth}
+        )
+    out = config.output
+    url = config.resolve(out.path)
+    sources: list[SourcePlan] = []
+    skipped: list[dict[str, Any]] = []
+    compiled: dict[str, CompiledMapping] = {}
+    for sc in config.sources:
+        try:
+            spec = datasets.get(sc.dataset)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0]), path=config.path) from None
+        tax = load_taxonomy(spec.taxonomy)
+        mapping = (
+            load_mapping(config.resolve(sc.mapping))
+            if sc.mapping
+            else load_mapping(spec.taxonomy, onto.name)
+        )
+        rspec = ReaderSpec(
+            sc.dataset,
+            config.resolve(sc.root),
+            tuple(sc.splits) if sc.splits else None,
+            config.on_error,
+            tuple(sorted(sc.options.items())),
+        )
+        reader = rspec.open()
+        cm = compile_mapping(
+            tax,
+            onto,
+            mapping,
+            level,
+            coarse_policy=coarse,
+            encoding=getattr(reader, "encoding", None),
+            unknown_policy=config.unknown_values,
+        )
+        compiled[sc.source_name] = cm
+        refs = reader.list_refs()
+        kept, shapes = [], []
+        for ref in refs:
+            try:
+                shapes.append(peek_shape(reader, ref))
+                kept.append(ref)
+            except HarmonizeError as exc:
+                if config.on_error == "raise":
+                    raise
+                skipped.append(
+                    {
+                        "source": sc.source_name,
+                        "sample_id": ref.sample_id,
+                        "path": str(exc.path) if exc.path else None,
+                        "error": str(exc),
+                        "kind": type(exc).__name__,
+                    }
+                )
+            if on_progress:
+                on_progress(sc.source_name, 1)
+        if not kept:
+            raise ConfigError(
+                f"source {sc.source_name!r}: no readable samples under {rspec.root}",
+                path=config.path,
+            )
+        arr = np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
+        h, w = int(arr[:, 0].max()), int(arr[:, 1].max())
+        sps = out.samples_per_shard or default_samples_per_shard(h, w)
+        layers = tuple(out.layers)
+        layout = SourceLayout(
+            name=sc.source_name,
+            dataset=sc.dataset,
+            n_samples=len(kept),
+            height=h,
+            width=w,
+            samples_per_shard=sps,
+            tile=out.tile,
+            semantic_dtype=str(np.dtype(cm.out_dtype)),
+            fill_semantic=int(cm.ignore),
+            n_classes=0,
+            layers=layers,
+            boxes=out.boxes,
+        )
+        sources.append(
+            SourcePlan(
+                sc.source_name,
+                rspec,
+                kept,
+                arr,
+                cm,
+                layout,
+                str(getattr(mapping, "_source", "") or ""),
+            )
+        )
+    table = ontology_table(onto)
+    class_ids = np.asarray([r["id"] for r in table], dtype=np.int64)
+    top = max(int(class_ids.max()), *(int(cm.n_out) - 1 for cm in compiled.values()))
+    # classes a level keeps at their own id are already nodes; anything else must be declared
+    for s in sources:
+        s.layout = SourceLayout(
+            **{**s.layout.to_dict(), "layers": s.layout.layers, "n_classes": len(class_ids)}
+        )
+        if s.mapping.n_out - 1 > top:  # pragma: no cover - compile guarantees ids are nodes
+            raise ConfigError(f"{s.name}: output id beyond the ontology")
+    plan = Plan(
+        config,
+        url,
+        sources,
+        {"name": onto.name, "version": onto.version, "title": onto.title, "classes": table},
+        class_ids,
+        level,
+        planning_skipped=skipped,
+    )
+    plan.digest = _digest(plan)
+    return plan
+
+
+def _digest(plan: Plan) -> str:
+    h = hashlib.sha256()
+    cfg = plan.config.resolved()
+    cfg.pop("executor", None)
+    h.update(json.dumps(cfg, sort_keys=True).encode())
+    for s in plan.sources:
+        h.update(s.name.encode())
+        h.update(json.dumps(s.layout.to_dict(), sort_keys=True).encode())
+        h.update("\0".join(r.sample_id for r in s.refs).encode())
+        h.update(s.shapes.tobytes())
+        h.update(np.ascontiguousarray(s.mapping.lut).tobytes())
+    return h.hexdigest()

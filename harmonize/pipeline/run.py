@@ -1,0 +1,322 @@
+"""`harmonize run`: plan, create (or resume) the store, execute shard tasks, finalize, report.
+
+Executors: ``local`` (the calling process for one worker, else a pool of spawned worker
+processes) and ``dask`` (a dask.distributed cluster, or a LocalCluster when no scheduler is given).
+Every executor runs the same :func:`process_shard`, so their stores are identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harmonize.errors import ConfigError, HarmonizeError, StoreError
+from harmonize.pipeline.config import RunConfig, load_config
+from harmonize.pipeline.plan import ShardTask, make_plan
+
+__all__ = ["RunReport", "process_shard", "run"]
+
+_READERS: dict[Any, Any] = {}
+
+
+def _configure_worker_zarr() -> None:
+    import zarr
+
+    # several worker processes share the machine: keep each one's async I/O pool small
+    zarr.config.set({"async.concurrency": 4, "threading.max_workers": 2})
+
+
+def process_shard(task: ShardTask) -> dict[str, Any]:
+    """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
+    from harmonize.engine.sample import remap_sample
+    from harmonize.store.writer import ShardSample, open_group, write_shard
+
+    key = repr(task.reader)
+    reader = _READERS.get(key)
+    if reader is None:
+        reader = _READERS[key] = task.reader.open()
+    start, _ = task.layout.shard_range(task.shard)
+    items = []
+    want_image = "image" in task.layout.layers
+    for j, ref in enumerate(task.refs):
+        try:
+            raw = reader.read(ref)
+            hs = remap_sample(raw, task.mapping)
+            img = None
+            if want_image:
+                img = raw.image()
+                if img.shape[:2] != hs.semantic.shape:
+                    from harmonize.errors import SizeMismatchError
+
+                    raise SizeMismatchError(
+                        f"image {img.shape[:2]} and labels {hs.semantic.shape} differ in size",
+                        path=ref.paths[0] if ref.paths else None,
+                    )
+            items.append(ShardSample(start + j, hs, img))
+        except HarmonizeError as exc:
+            if task.on_error == "raise":
+                raise
+            items.append(
+                ShardSample(
+                    start + j,
+                    None,
+                    None,
+                    {
+                        "sample_id": ref.sample_id,
+                        "path": str(exc.path) if exc.path else None,
+                        "error": str(exc),
+                        "kind": type(exc).__name__,
+                    },
+                )
+            )
+    group = open_group(task.url, mode="r+", storage_options=dict(task.storage_options) or None)
+    summary = write_shard(group, task.layout, task.shard, items, task.class_ids)
+    summary["source"] = task.layout.name
+    return summary
+
+
+@dataclass
+class RunReport:
+    """What a run did: per-source sample counts, skipped samples with reasons, timings."""
+
+    name: str
+    store: str
+    samples: int = 0
+    written: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shards: int = 0
+    resumed_shards: int = 0
+    seconds: float = 0.0
+    executor: str = "local"
+    workers: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "store": self.store,
+            "samples": self.samples,
+            "written": self.written,
+            "skipped": self.skipped,
+            "per_source": self.per_source,
+            "shards": self.shards,
+            "resumed_shards": self.resumed_shards,
+            "seconds": round(self.seconds, 3),
+            "executor": self.executor,
+            "workers": self.workers,
+            "samples_per_second": round(self.written / self.seconds, 2) if self.seconds else None,
+        }
+
+
+def _local_map(tasks: list[ShardTask], workers: int) -> Iterable[dict[str, Any]]:
+    if workers <= 1 or len(tasks) <= 1:
+        for t in tasks:
+            yield process_shard(t)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, never fork: zarr runs an asyncio loop in a thread, which a fork would copy mid-flight
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_configure_worker_zarr
+    ) as pool:
+        futures = [pool.submit(process_shard, t) for t in tasks]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _dask_map(
+    tasks: list[ShardTask], scheduler: str | None, workers: int
+) -> Iterable[dict[str, Any]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError("the dask executor needs `pip install harmonize[dask]`") from exc
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    try:
+        client.run(_configure_worker_zarr)
+        futures = client.map(process_shard, tasks, pure=False)
+        for f in as_completed(futures):
+            yield f.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run(
+    config: RunConfig | str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    executor: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunReport:
+    """Run a config end to end and return a :class:`RunReport`.
+
+    Parameters
+    ----------
+    config : RunConfig or path
+        The run configuration (or its YAML file).
+    resume : bool
+        Finish an interrupted run: shards already committed are kept, the rest written. The plan
+        must be unchanged (same config and files), else :class:`StoreError`.
+    overwrite : bool
+        Replace an existing store.
+    workers, scheduler, executor
+        Override the config's executor settings.
+    progress : callable, optional
+        ``progress(phase, done, total)`` after each planned sample and each written shard's samples.
+    """
+    from harmonize._version import __version__
+    from harmonize.store.writer import create_store, finalize, open_group, shard_summaries
+
+    cfg = load_config(config) if not isinstance(config, RunConfig) else config
+    t0 = time.perf_counter()
+    kind = executor or ("dask" if scheduler else cfg.executor.kind)
+    nworkers = workers or cfg.executor.workers or os.cpu_count() or 1
+    sched = scheduler or cfg.executor.scheduler
+
+    planned = [0]
+
+    def on_plan(_source: str, n: int) -> None:
+        planned[0] += n
+        if progress:
+            progress("plan", planned[0], 0)
+
+    plan = make_plan(cfg, on_progress=on_plan)
+    report = RunReport(cfg.name, plan.url, samples=plan.n_samples, executor=kind, workers=nworkers)
+    report.skipped.extend(plan.planning_skipped)
+    so = cfg.output.storage_options or None
+    done: dict[str, set[int]] = {}
+    group = None
+    if resume:
+        try:
+            group = open_group(plan.url, mode="r+", storage_options=so)
+            meta = group.attrs.get("harmonize") or {}
+        except StoreError:
+            group, meta = None, {}
+        if group is not None:
+            if meta.get("plan_digest") != plan.digest:
+                raise StoreError(
+                    "cannot resume: the config or the input files changed since this store was "
+                    "started (plan digest differs); run with --overwrite",
+                    path=plan.url,
+                )
+            for s in plan.sources:
+                sums = shard_summaries(group, s.layout)
+                done[s.name] = {k for k, v in enumerate(sums) if v is not None}
+            report.resumed_shards = sum(len(v) for v in done.values())
+    if group is None:
+        tables = {
+            s.name: {
+                "sample_id": [r.sample_id for r in s.refs],
+                "split": [r.split for r in s.refs],
+                "paths": [json.dumps(list(r.paths)) for r in s.refs],
+            }
+            for s in plan.sources
+        }
+        attrs = {
+            "harmonize_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "name": cfg.name,
+            "ontology": plan.ontology,
+            "level": plan.level,
+            "class_ids": plan.class_ids.tolist(),
+            "config": cfg.resolved(),
+            "plan_digest": plan.digest,
+            "mappings": {
+                s.name: {"mapping": s.mapping_path, "report": s.mapping.report}
+                for s in plan.sources
+            },
+        }
+        try:
+            group = create_store(
+                plan.url,
+                [s.layout for s in plan.sources],
+                tables,
+                attrs,
+                compression=cfg.output.compression,
+                level=cfg.output.level,
+                overwrite=overwrite,
+                storage_options=so,
+            )
+        except FileExistsError as exc:
+            raise StoreError(
+                "a store exists here: pass --resume to finish it or --overwrite to replace it",
+                path=plan.url,
+            ) from exc
+        except Exception as exc:
+            if (
+                "already exists" in str(exc)
+                or "ContainsGroupError" in type(exc).__name__
+                or "ContainsArrayError" in type(exc).__name__
+            ):
+                raise StoreError(
+                    "a store exists here: pass --resume to finish it or --overwrite to replace it",
+                    path=plan.url,
+                ) from exc
+            raise
+    tasks = plan.tasks(done)
+    report.shards = sum(s.layout.n_shards for s in plan.sources)
+    total = plan.n_samples
+    written_samples = sum(
+        len(range(*s.layout.shard_range(k))) for s in plan.sources for k in done.get(s.name, ())
+    )
+    if progress:
+        progress("write", written_samples, total)
+    stream = _dask_map(tasks, sched, nworkers) if kind == "dask" else _local_map(tasks, nworkers)
+    for summary in stream:
+        written_samples += summary["stop"] - summary["start"]
+        if progress:
+            progress("write", written_samples, total)
+    # gather every shard's summary (including resumed ones) for the report and finalize
+    per_source: dict[str, dict[str, Any]] = {}
+    for s in plan.sources:
+        sums = shard_summaries(group, s.layout)
+        recs = [r for sm in sums if sm for r in sm["samples"]]
+        skipped = [dict(r["skipped"], source=s.name) for r in recs if "skipped" in r]
+        report.skipped.extend(skipped)
+        ok = [r for r in recs if "skipped" not in r]
+        per_source[s.name] = {
+            "dataset": s.layout.dataset,
+            "samples": len(s.refs),
+            "written": len(ok),
+            "skipped": len(skipped),
+            "instances": sum(len(r.get("instance_classes", [])) for r in ok),
+            "unknown_pixels": sum(r.get("unknown_pixels", 0) for r in ok),
+            "mixed_instances": sum(len(r.get("mixed_instances", [])) for r in ok),
+            "height": s.layout.height,
+            "width": s.layout.width,
+        }
+        report.written += len(ok)
+    report.per_source = per_source
+    report.seconds = time.perf_counter() - t0
+    finalize(
+        group,
+        [s.layout for s in plan.sources],
+        {"skipped": report.skipped, "report": report.to_dict()},
+    )
+    return report
