@@ -26,6 +26,7 @@ from harmonize.errors import (
 __all__ = [
     "check_same_size",
     "read_image_rgb",
+    "read_image_size",
     "read_json",
     "read_label_png",
     "read_mat",
@@ -220,3 +221,20 @@ def write_png(path: str | Path, array: np.ndarray, palette: np.ndarray | None = 
     else:
         raise ValueError(f"cannot write dtype {array.dtype} as PNG")
     img.save(p, format="PNG")
+
+
+def read_image_size(path: str | Path) -> tuple[int, int]:
+    """Return ``(H, W)`` of an image from its header only (no pixel decoding).
+
+    Cheap enough to check image/label sizes on every sample without decoding the image.
+    Raises :class:`MissingFileError` / :class:`CorruptFileError` naming the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = require_file(path, "image")
+    try:
+        with Image.open(p) as img:
+            w, h = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CorruptFileError(f"cannot decode image header ({exc})", path=p) from exc
+    return int(h), int(w)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Ellipse", "he_image", "random_ellipses", "scene_image", "write_rgb"]
+__all__ = ["Ellipse", "he_image", "random_ellipses", "scene_image", "write_mat", "write_rgb"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,29 @@ def write_rgb(path, rgb: np.ndarray, *, alpha: bool = False) -> None:
         Image.fromarray(rgb).save(p, format="JPEG", quality=92)
     else:
         Image.fromarray(arr).save(p, format="PNG")
+
+
+#: Fixed 116-byte text header for generated ``.mat`` files (scipy writes the current date there).
+_MAT_HEADER = b"MATLAB 5.0 MAT-file Platform: posix, Created on: Thu Jan  1 00:00:00 1970".ljust(
+    116
+)
+
+
+def write_mat(path, mdict: dict) -> None:
+    """Write a MATLAB v5 ``.mat`` file with :func:`scipy.io.savemat`, byte-for-byte deterministic.
+
+    scipy stamps the creation date into the 116-byte text header; it is replaced by a fixed one so
+    that a generator's output depends on its seed only. Python dicts become 1x1 MATLAB structs.
+    """
+    import io
+    from pathlib import Path
+
+    import scipy.io
+
+    buf = io.BytesIO()
+    scipy.io.savemat(buf, mdict)
+    data = bytearray(buf.getvalue())
+    data[:116] = _MAT_HEADER
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(bytes(data))

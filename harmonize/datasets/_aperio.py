@@ -1,0 +1,336 @@
+"""Aperio ImageScope XML annotations, shared by the MoNuSAC and MoNuSeg readers and generators.
+
+Format (reference: ``nuclei_datasets.md`` §3.2, §4.1; example in DeepMicroscopy/MITOS_WSI_CCMCT
+issue #2)::
+
+    <Annotations MicronsPerPixel="...">
+      <Annotation Id="1" Name="" ...>                 one per class (MoNuSAC) / a single one (MoNuSeg)
+        <Attributes>
+          <Attribute Name="Epithelial" Id="0" Value=""/>   class name (MoNuSAC), "Description"...
+        </Attributes>
+        <Regions>
+          <RegionAttributeHeaders> ... </RegionAttributeHeaders>
+          <Region Id="1" ...>                         one nucleus
+            <Attributes/>
+            <Vertices> <Vertex X="123.4" Y="56.7" Z="0"/> ... </Vertices>
+          </Region> ...
+        </Regions>
+        <Plots/>
+      </Annotation> ...
+    </Annotations>
+
+``Annotation@Name`` is always empty; the class is ``Attributes/Attribute@Name``. Vertex coordinates
+are decimals (parsed as float). Polygons are rasterized as the official MoNuSAC notebooks
+(ruchikaverma-iitg/MoNuSAC ``n-ary_mask_generation.ipynb``) and CellViT's ``prepare_monuseg.py`` do:
+``skimage.draw.polygon(rows=Y, cols=X, shape)``, which clips to the image.
+
+The parser is built on :mod:`xml.parsers.expat` directly (``xml.etree`` does not record element
+lines), so structural errors name the line of the offending element: malformed XML ->
+:class:`~harmonize.errors.CorruptFileError` with the parser's line; a ``Region`` without
+``Vertices`` or a ``Vertex`` without ``X``/``Y`` -> :class:`~harmonize.errors.MissingKeyError`; a
+non-numeric or non-finite coordinate -> :class:`~harmonize.errors.CorruptFileError`.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.parsers import expat
+
+import numpy as np
+
+from harmonize.datasets._io import require_file
+from harmonize.errors import CorruptFileError, MissingKeyError
+
+__all__ = [
+    "AperioAnnotation",
+    "AperioRegion",
+    "AperioXML",
+    "parse_aperio_xml",
+    "polygon_pixels",
+    "round_vertices",
+    "write_aperio_xml",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class AperioRegion:
+    """One ``<Region>``: a closed polygon (one nucleus).
+
+    Attributes
+    ----------
+    vertices : ndarray, shape (K, 2), float64
+        Vertex coordinates as ``(x, y)`` = ``(column, row)`` in pixels, in file order.
+    line : int
+        1-based line of the ``<Region>`` element.
+    region_id : str or None
+        ``Region@Id`` as written.
+    """
+
+    vertices: np.ndarray
+    line: int
+    region_id: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AperioAnnotation:
+    """One ``<Annotation>`` layer.
+
+    Attributes
+    ----------
+    attribute_names : tuple of str
+        ``Name`` of every ``Attributes/Attribute`` child, in file order (MoNuSAC: the class name).
+    regions : tuple of AperioRegion
+        Its regions in file order (``RegionAttributeHeaders`` and other children skipped).
+    line : int
+        1-based line of the ``<Annotation>`` element.
+    """
+
+    attribute_names: tuple[str, ...]
+    regions: tuple[AperioRegion, ...]
+    line: int
+
+    @property
+    def label(self) -> str | None:
+        """The first ``Attribute@Name`` (as the official notebook's ``root[k][0]`` reads it)."""
+        return self.attribute_names[0] if self.attribute_names else None
+
+
+@dataclass(frozen=True, eq=False)
+class AperioXML:
+    """A parsed ImageScope annotation file."""
+
+    path: Path
+    annotations: tuple[AperioAnnotation, ...]
+    microns_per_pixel: float | None = None
+
+    def regions(self) -> list[AperioRegion]:
+        """Every region of every annotation, in document order."""
+        return [r for a in self.annotations for r in a.regions]
+
+
+def _parse_with_lines(path: Path) -> tuple[ET.Element, dict[int, int]]:
+    """Parse ``path`` into an ElementTree, returning the root and ``id(element) -> line``."""
+    builder = ET.TreeBuilder()
+    lines: dict[int, int] = {}
+    parser = expat.ParserCreate()
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        el = builder.start(tag, attrs)
+        lines[id(el)] = parser.CurrentLineNumber
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.buffer_text = True
+    try:
+        with open(path, "rb") as fh:
+            parser.ParseFile(fh)
+        root = builder.close()
+    except expat.ExpatError as exc:
+        raise CorruptFileError(
+            f"malformed XML ({expat.errors.messages[exc.code]})", path=path, line=exc.lineno
+        ) from exc
+    except AssertionError as exc:  # TreeBuilder.close() on an unterminated document
+        raise CorruptFileError("malformed XML (document is not complete)", path=path) from exc
+    return root, lines
+
+
+def _coord(vertex: ET.Element, axis: str, path: Path, line: int | None) -> float:
+    raw = vertex.get(axis)
+    if raw is None:
+        raise MissingKeyError(f"<Vertex> has no {axis} attribute", path=path, line=line)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise CorruptFileError(
+            f"<Vertex> {axis}={raw!r} is not a number", path=path, line=line
+        ) from None
+    if not math.isfinite(value):
+        raise CorruptFileError(f"<Vertex> {axis}={raw!r} is not finite", path=path, line=line)
+    return value
+
+
+def parse_aperio_xml(path: str | Path) -> AperioXML:
+    """Parse an Aperio ImageScope annotation XML file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.xml`` file.
+
+    Returns
+    -------
+    AperioXML
+        Annotations in file order, each with its attribute names and regions.
+
+    Raises
+    ------
+    MissingFileError
+        ``path`` does not exist.
+    CorruptFileError
+        Malformed XML (with the parser's line), a root other than ``<Annotations>``, or a vertex
+        coordinate that is not a finite number (with the ``<Vertex>`` line).
+    MissingKeyError
+        A ``<Region>`` without ``<Vertices>``, or a ``<Vertex>`` without ``X``/``Y`` (with line).
+    """
+    p = require_file(path, "annotation XML")
+    root, lines = _parse_with_lines(p)
+    if root.tag != "Annotations":
+        raise CorruptFileError(
+            f"root element is <{root.tag}>, expected <Annotations> (Aperio ImageScope XML)",
+            path=p,
+            line=lines.get(id(root)),
+        )
+    mpp: float | None = None
+    try:
+        mpp = float(root.get("MicronsPerPixel", ""))
+    except ValueError:
+        mpp = None
+    annotations: list[AperioAnnotation] = []
+    for ann in root:
+        if ann.tag != "Annotation":
+            continue
+        names: list[str] = []
+        regions: list[AperioRegion] = []
+        for child in ann:
+            if child.tag == "Attributes":
+                names.extend(a.get("Name", "") for a in child if a.tag == "Attribute")
+            elif child.tag == "Regions":
+                for reg in child:
+                    if reg.tag != "Region":  # RegionAttributeHeaders
+                        continue
+                    regions.append(_region(reg, p, lines))
+        annotations.append(AperioAnnotation(tuple(names), tuple(regions), lines[id(ann)]))
+    return AperioXML(p, tuple(annotations), mpp if mpp and math.isfinite(mpp) else None)
+
+
+def _region(reg: ET.Element, path: Path, lines: dict[int, int]) -> AperioRegion:
+    line = lines[id(reg)]
+    verts = next((c for c in reg if c.tag == "Vertices"), None)
+    if verts is None:
+        raise MissingKeyError(
+            f"<Region Id={reg.get('Id')!r}> has no <Vertices>", path=path, line=line
+        )
+    coords = [
+        (_coord(v, "X", path, lines.get(id(v))), _coord(v, "Y", path, lines.get(id(v))))
+        for v in verts
+        if v.tag == "Vertex"
+    ]
+    arr = np.array(coords, dtype=np.float64).reshape(-1, 2)
+    return AperioRegion(arr, line, reg.get("Id"))
+
+
+def polygon_pixels(vertices: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the pixels inside a polygon, clipped to ``shape``.
+
+    Parameters
+    ----------
+    vertices : ndarray, shape (K, 2), float
+        ``(x, y)`` vertices in pixels.
+    shape : (H, W)
+        Image size; pixels outside are dropped.
+
+    Returns
+    -------
+    rr, cc : ndarray of intp
+        As ``skimage.draw.polygon(Y, X, shape)`` (the official MoNuSAC notebooks' call).
+    """
+    from skimage.draw import polygon
+
+    if len(vertices) == 0:
+        empty = np.zeros(0, np.intp)
+        return empty, empty
+    return polygon(vertices[:, 1], vertices[:, 0], shape=shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# writing (look-alike generators only)
+# ----------------------------------------------------------------------------------------------
+_HEADERS = (
+    ("9999", "Region"),
+    ("9997", "Length"),
+    ("9996", "Area"),
+    ("9998", "Text"),
+    ("1", "Description"),
+)
+
+
+def _fmt(v: float, decimals: int) -> str:
+    return f"{v:.{decimals}f}"
+
+
+def write_aperio_xml(
+    path: str | Path,
+    annotations: Sequence[tuple[str, Sequence[np.ndarray]]],
+    *,
+    microns_per_pixel: float = 0.252,
+    decimals: int = 3,
+) -> None:
+    """Write an ImageScope XML file in the layout of ``nuclei_datasets.md`` §3.2.
+
+    Parameters
+    ----------
+    path : path-like
+        Output ``.xml`` file.
+    annotations : sequence of (attribute name, sequence of (K, 2) float arrays)
+        One ``<Annotation Name="">`` per entry, whose ``<Attribute Name=...>`` is the given name,
+        with one ``<Region>`` per polygon of ``(x, y)`` vertices.
+    microns_per_pixel : float
+        ``Annotations@MicronsPerPixel``.
+    decimals : int
+        Decimals written for vertex coordinates; callers should round their truth to the same.
+    """
+    out: list[str] = [f'<Annotations MicronsPerPixel="{microns_per_pixel:.6f}">']
+    colours = ("65280", "65535", "16711680", "255", "16776960")
+    for a_idx, (name, polys) in enumerate(annotations, start=1):
+        out.append(
+            f'<Annotation Id="{a_idx}" Name="" ReadOnly="0" NameReadOnly="0" '
+            f'LineColorReadOnly="0" Incremental="0" Type="4" '
+            f'LineColor="{colours[(a_idx - 1) % len(colours)]}" Visible="1" Selected="1" '
+            f'MarkupImagePath="" MacroName="">'
+        )
+        out.append("<Attributes>")
+        out.append(f'<Attribute Name="{name}" Id="0" Value=""/>')
+        out.append("</Attributes>")
+        out.append("<Regions>")
+        out.append("<RegionAttributeHeaders>")
+        for hid, hname in _HEADERS:
+            out.append(f'<AttributeHeader Id="{hid}" Name="{hname}" ColumnWidth="-1"/>')
+        out.append("</RegionAttributeHeaders>")
+        for r_idx, poly in enumerate(polys, start=1):
+            xy = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+            closed = np.vstack([xy, xy[:1]]) if len(xy) else xy
+            length = float(np.sum(np.hypot(*np.diff(closed, axis=0).T))) if len(xy) else 0.0
+            x, y = xy[:, 0], xy[:, 1]
+            area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+            mpp = microns_per_pixel
+            out.append(
+                f'<Region Id="{r_idx}" Type="0" Zoom="1" Selected="0" ImageLocation="" '
+                f'ImageFocus="-1" Length="{length:.1f}" Area="{area:.1f}" '
+                f'LengthMicrons="{length * mpp:.1f}" AreaMicrons="{area * mpp * mpp:.1f}" '
+                f'Text="" NegativeROA="0" InputRegionId="0" Analyze="1" DisplayId="{r_idx}">'
+            )
+            out.append("<Attributes/>")
+            out.append("<Vertices>")
+            for vx, vy in xy:
+                out.append(f'<Vertex X="{_fmt(vx, decimals)}" Y="{_fmt(vy, decimals)}" Z="0"/>')
+            out.append("</Vertices>")
+            out.append("</Region>")
+        out.append("</Regions>")
+        out.append("<Plots/>")
+        out.append("</Annotation>")
+    out.append("</Annotations>")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def round_vertices(vertices: np.ndarray, decimals: int = 3) -> np.ndarray:
+    """Round ``(K, 2)`` vertices exactly as :func:`write_aperio_xml` writes and a reader parses them."""
+    return np.array(
+        [[float(_fmt(v, decimals)) for v in row] for row in np.asarray(vertices, np.float64)],
+        dtype=np.float64,
+    ).reshape(-1, 2)

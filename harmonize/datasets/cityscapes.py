@@ -1,0 +1,966 @@
+"""Cityscapes (mcordts/cityscapesScripts): reader of the native layout and a look-alike generator.
+
+Layout (scene_datasets.md §1.1)::
+
+    {root}/leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png          RGB 8-bit
+    {root}/gtFine/{split}/{city}/{stem}_gtFine_labelIds.png           8-bit grey, label id 0..33
+    {root}/gtFine/{split}/{city}/{stem}_gtFine_instanceIds.png        16-bit grey, id*1000+k or id
+    {root}/gtFine/{split}/{city}/{stem}_gtFine_polygons.json          polygons (§1.4)
+    {root}/gtFine/{split}/{city}/{stem}_gtFine_color.png              RGBA colours (not read)
+
+with ``{stem} = {city}_{seq:06d}_{frame:06d}`` and ``gtCoarse`` in place of ``gtFine`` for the coarse
+annotations (splits train / val / train_extra). gtFine has train / val / test.
+
+The reader gives, per frame:
+
+* ``semantic`` = the labelIds map (uint8, native label ids 0..33);
+* ``instance`` = the instanceIds value where it is ``>= 1000`` (``id*1000+k``, native values kept,
+  e.g. 26001), else 0 (uint16); group polygons (``cargroup``) and stuff carry no instance;
+* ``instance_ids`` / ``instance_classes`` = the instance values present and their class ``v // 1000``.
+
+When the label PNGs are absent (``source="auto"``) or when asked to (``source="polygons"``), the maps
+are rasterized from ``*_polygons.json`` exactly as cityscapesScripts' ``json2labelImg`` and
+``json2instanceImg`` do (§1.5): PIL ``ImageDraw.polygon`` in file order, later objects on top,
+background 0, ``deleted`` objects skipped, unknown labels ending in ``group`` stripped of the suffix
+and drawn with the plain class id, labels with a negative id (license plate) never drawn, and a
+per-class instance counter that advances in object order (so a fully overdrawn instance leaves a gap).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harmonize.datasets import register
+from harmonize.datasets._io import (
+    read_image_rgb,
+    read_image_size,
+    read_json,
+    read_label_png,
+    write_png,
+)
+from harmonize.datasets._synth import scene_image
+from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.errors import (
+    ClassIdError,
+    CorruptFileError,
+    MissingFileError,
+    MissingKeyError,
+    ShapeError,
+    SizeMismatchError,
+)
+from harmonize.types import RawSample, SampleRef
+
+__all__ = [
+    "ANNOTATIONS",
+    "LABELS",
+    "CityscapesReader",
+    "Label",
+    "SynthFrame",
+    "decode_label_ids",
+    "draw_plan",
+    "rasterize_polygons",
+    "synthesize",
+    "write_lookalike",
+]
+
+
+# -- labels.py (copy of the columns a reader needs) ----------------------------------------------
+@dataclass(frozen=True)
+class Label:
+    """One row of cityscapesScripts' ``helpers/labels.py``: name, id, hasInstances, colour."""
+
+    name: str
+    id: int
+    has_instances: bool
+    color: tuple[int, int, int]
+
+
+#: ``cityscapesscripts/helpers/labels.py`` (scene_datasets.md §1.2): every label, in file order.
+#: A copy, because dataset readers never import the taxonomy package; a test checks it against
+#: the installed cityscapesscripts.
+LABELS: tuple[Label, ...] = (
+    Label("unlabeled", 0, False, (0, 0, 0)),
+    Label("ego vehicle", 1, False, (0, 0, 0)),
+    Label("rectification border", 2, False, (0, 0, 0)),
+    Label("out of roi", 3, False, (0, 0, 0)),
+    Label("static", 4, False, (0, 0, 0)),
+    Label("dynamic", 5, False, (111, 74, 0)),
+    Label("ground", 6, False, (81, 0, 81)),
+    Label("road", 7, False, (128, 64, 128)),
+    Label("sidewalk", 8, False, (244, 35, 232)),
+    Label("parking", 9, False, (250, 170, 160)),
+    Label("rail track", 10, False, (230, 150, 140)),
+    Label("building", 11, False, (70, 70, 70)),
+    Label("wall", 12, False, (102, 102, 156)),
+    Label("fence", 13, False, (190, 153, 153)),
+    Label("guard rail", 14, False, (180, 165, 180)),
+    Label("bridge", 15, False, (150, 100, 100)),
+    Label("tunnel", 16, False, (150, 120, 90)),
+    Label("pole", 17, False, (153, 153, 153)),
+    Label("polegroup", 18, False, (153, 153, 153)),
+    Label("traffic light", 19, False, (250, 170, 30)),
+    Label("traffic sign", 20, False, (220, 220, 0)),
+    Label("vegetation", 21, False, (107, 142, 35)),
+    Label("terrain", 22, False, (152, 251, 152)),
+    Label("sky", 23, False, (70, 130, 180)),
+    Label("person", 24, True, (220, 20, 60)),
+    Label("rider", 25, True, (255, 0, 0)),
+    Label("car", 26, True, (0, 0, 142)),
+    Label("truck", 27, True, (0, 0, 70)),
+    Label("bus", 28, True, (0, 60, 100)),
+    Label("caravan", 29, True, (0, 0, 90)),
+    Label("trailer", 30, True, (0, 0, 110)),
+    Label("train", 31, True, (0, 80, 100)),
+    Label("motorcycle", 32, True, (0, 0, 230)),
+    Label("bicycle", 33, True, (119, 11, 32)),
+    Label("license plate", -1, False, (0, 0, 142)),
+)
+NAME2LABEL: dict[str, Label] = {lab.name: lab for lab in LABELS}
+#: Label ids that may appear in a labelIds PNG (0..33; the license plate is never drawn).
+_MAX_ID = max(lab.id for lab in LABELS)
+_VALID_ID = np.zeros(65536, bool)
+_VALID_ID[[lab.id for lab in LABELS if lab.id >= 0]] = True
+_HAS_INSTANCES = np.zeros(_MAX_ID + 1, bool)
+_HAS_INSTANCES[[lab.id for lab in LABELS if lab.has_instances]] = True
+#: Label id -> RGB colour (the ``_gtFine_color.png`` encoding).
+COLORS = np.zeros((_MAX_ID + 1, 3), np.uint8)
+for _lab in LABELS:
+    if _lab.id >= 0:
+        COLORS[_lab.id] = _lab.color
+
+ANNOTATIONS: tuple[str, ...] = ("gtFine", "gtCoarse")
+#: Splits that exist per annotation type (§1.1): gtCoarse adds train_extra and has no test.
+SPLITS_BY_ANNOTATION: dict[str, tuple[str, ...]] = {
+    "gtFine": ("train", "val", "test"),
+    "gtCoarse": ("train", "val", "train_extra"),
+}
+SOURCES: tuple[str, ...] = ("auto", "png", "polygons")
+
+_LABEL_FILE = re.compile(
+    r"^(?P<stem>(?P<city>.+)_(?P<seq>\d{6})_(?P<frame>\d{6}))_(?P<ann>gtFine|gtCoarse)_"
+    r"(?P<kind>labelIds\.png|instanceIds\.png|polygons\.json)$"
+)
+
+
+# -- decoding -------------------------------------------------------------------------------------
+def decode_label_ids(instance_ids: np.ndarray) -> np.ndarray:
+    """Label id per pixel of an instanceIds map: ``v if v < 1000 else v // 1000`` (§1.3).
+
+    Parameters
+    ----------
+    instance_ids : ndarray, shape (H, W), integer
+        Values as in ``*_instanceIds.png``.
+
+    Returns
+    -------
+    ndarray, shape (H, W), same dtype as the input
+    """
+    v = np.asarray(instance_ids)
+    return np.where(v < 1000, v, v // 1000).astype(v.dtype, copy=False)
+
+
+def _present(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a uint8/uint16 array (a histogram: faster than a sort)."""
+    return np.flatnonzero(np.bincount(a.ravel(), minlength=1)).astype(a.dtype)
+
+
+def _load_rgb(path: str) -> np.ndarray:
+    """Module-level image loader (picklable through :func:`functools.partial`)."""
+    return read_image_rgb(path)
+
+
+# -- polygons (json2labelImg / json2instanceImg) --------------------------------------------------
+def _json_size(doc: Any, path: Path) -> tuple[int, int]:
+    if not isinstance(doc, Mapping):
+        raise CorruptFileError("top level of a polygon file must be a JSON object", path=path)
+    for key in ("imgHeight", "imgWidth", "objects"):
+        if key not in doc:
+            raise MissingKeyError(f"missing key {key!r} (keys present: {sorted(doc)})", path=path)
+    try:  # cityscapesScripts' Annotation casts with int()
+        h, w = int(doc["imgHeight"]), int(doc["imgWidth"])
+    except (TypeError, ValueError) as exc:
+        raise CorruptFileError(f"imgHeight/imgWidth are not integers ({exc})", path=path) from exc
+    if h <= 0 or w <= 0:
+        raise CorruptFileError(f"image size {h}x{w} (imgHeight x imgWidth) is empty", path=path)
+    if not isinstance(doc["objects"], list):
+        raise CorruptFileError("'objects' must be a JSON list", path=path)
+    return h, w
+
+
+def _points(poly: Any, i: int, label: str, path: Path) -> list[tuple[float, float]]:
+    bad = ShapeError(
+        f"object #{i} ({label!r}): 'polygon' must be a list of [x, y] number pairs", path=path
+    )
+    if not isinstance(poly, list):
+        raise bad
+    out: list[tuple[float, float]] = []
+    for p in poly:
+        if not isinstance(p, (list, tuple)) or len(p) < 2:
+            raise bad
+        x, y = p[0], p[1]
+        if not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in (x, y)):
+            raise bad
+        out.append((x, y))
+    return out
+
+
+def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, int]]:
+    """What ``json2instanceImg`` draws for a parsed polygon file, in drawing order.
+
+    Applies cityscapesScripts' rules (scene_datasets.md §1.4-1.5): deleted objects skipped, an
+    unknown label ending in ``group`` stripped to its class and marked as a group, unknown labels
+    rejected, labels with a negative id (license plate) skipped, and ``id*1000+k`` with a per-class
+    counter ``k`` (starting at 0, advancing in object order) for individual objects of classes with
+    instances; the plain class id otherwise.
+
+    Parameters
+    ----------
+    doc : mapping
+        The parsed ``*_polygons.json`` (keys ``imgHeight``, ``imgWidth``, ``objects``).
+    path : path-like
+        The file it came from (named in errors).
+
+    Returns
+    -------
+    list of (object index, polygon points [(x, y), ...], instanceIds value)
+    """
+    p = Path(path)
+    _json_size(doc, p)
+    counters: dict[str, int] = {}
+    plan: list[tuple[int, list, int]] = []
+    for i, obj in enumerate(doc["objects"]):
+        if not isinstance(obj, Mapping):
+            raise CorruptFileError(f"object #{i} is not a JSON object", path=p)
+        for key in ("label", "polygon"):
+            if key not in obj:
+                raise MissingKeyError(f"object #{i} has no {key!r} key", path=p)
+        label = str(obj["label"])
+        points = _points(obj["polygon"], i, label, p)
+        if obj.get("deleted", 0):
+            continue
+        group = False
+        if label not in NAME2LABEL and label.endswith("group"):
+            label, group = label[: -len("group")], True
+        lab = NAME2LABEL.get(label)
+        if lab is None:
+            raise ClassIdError(
+                f"object #{i}: label {str(obj['label'])!r} is not a Cityscapes label "
+                "(cityscapesscripts/helpers/labels.py)",
+                path=p,
+            )
+        value = lab.id
+        if lab.has_instances and not group:
+            k = counters.get(label, 0)
+            if k >= 1000:
+                raise CorruptFileError(
+                    f"more than 1000 {label!r} instances: id*1000+k would overflow", path=p
+                )
+            value = lab.id * 1000 + k
+            counters[label] = k + 1
+        if value < 0:
+            continue
+        plan.append((i, points, value))
+    return plan
+
+
+def rasterize_polygons(doc: Any, path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Rasterize a parsed polygon file into labelIds and instanceIds maps, as cityscapesScripts does.
+
+    Draws :func:`draw_plan` with PIL ``ImageDraw.polygon`` (fill only) on a mode ``I`` canvas of
+    background 0, in file order; the labelIds map is the decoded instance image (group and stuff
+    polygons carry their plain id, so decoding gives exactly what ``json2labelImg`` draws).
+
+    Parameters
+    ----------
+    doc : mapping
+        Parsed ``*_polygons.json``.
+    path : path-like
+        The file (named in errors).
+
+    Returns
+    -------
+    label_ids : ndarray, shape (imgHeight, imgWidth), uint8
+    instance_ids : ndarray, shape (imgHeight, imgWidth), uint16
+        In the ``*_instanceIds.png`` encoding (``id*1000+k`` or plain id).
+    """
+    from PIL import Image, ImageDraw
+
+    p = Path(path)
+    h, w = _json_size(doc, p)
+    plan = draw_plan(doc, p)
+    canvas = Image.new("I", (w, h), 0)
+    drawer = ImageDraw.Draw(canvas)
+    for i, points, value in plan:
+        try:
+            drawer.polygon(points, fill=value)
+        except (TypeError, ValueError) as exc:
+            raise CorruptFileError(f"object #{i}: cannot draw its polygon ({exc})", path=p) from exc
+    inst = np.asarray(canvas, dtype=np.int32).astype(np.uint16)
+    return decode_label_ids(inst).astype(np.uint8), inst
+
+
+# -- reader ---------------------------------------------------------------------------------------
+class CityscapesReader(Reader):
+    """Read Cityscapes ``gtFine`` (or ``gtCoarse``) from its native layout.
+
+    Options
+    -------
+    annotations : {"gtFine", "gtCoarse"}
+        Which annotation folder to read (default ``"gtFine"``). gtCoarse has the splits train, val
+        and train_extra.
+    source : {"auto", "png", "polygons"}
+        Where labels come from: the ``_labelIds.png`` / ``_instanceIds.png`` pair, the
+        ``_polygons.json`` rasterized as cityscapesScripts does, or (``"auto"``, default) the PNGs
+        when both are present and the polygons otherwise.
+
+    Notes
+    -----
+    Sample ids are the frame stems (``aachen_000000_000019``); ``meta`` holds ``city``, ``seq``,
+    ``frame``, ``annotations`` and ``source``. A labelIds map that disagrees with the class decoded
+    from the instanceIds map (``v if v < 1000 else v // 1000``) is reported as corrupt.
+    """
+
+    name = "cityscapes"
+    split_names = ("train", "val", "test", "train_extra")
+    layout_hint = (
+        "expected {root}/leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png and "
+        "{root}/gtFine/{split}/{city}/{stem}_gtFine_{labelIds.png,instanceIds.png,polygons.json}"
+    )
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        opts = dict(options)
+        ann = opts.pop("annotations", "gtFine")
+        source = opts.pop("source", "auto")
+        if opts:
+            raise TypeError(
+                f"{self.name} reader: unknown option(s) {sorted(opts)}; known: annotations, source"
+            )
+        if ann not in ANNOTATIONS:
+            raise ValueError(f"annotations must be one of {list(ANNOTATIONS)}, not {ann!r}")
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {list(SOURCES)}, not {source!r}")
+        if self.splits is not None:
+            missing = [s for s in self.splits if s not in SPLITS_BY_ANNOTATION[ann]]
+            if missing:
+                raise ValueError(
+                    f"{ann} has no split(s) {missing}; it has {list(SPLITS_BY_ANNOTATION[ann])}"
+                )
+        return {"annotations": ann, "source": source}
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def annotations(self) -> str:
+        return self.options["annotations"]
+
+    def image_path(self, split: str, city: str, stem: str) -> Path:
+        """``{root}/leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png``."""
+        return self.root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png"
+
+    def label_path(self, split: str, city: str, stem: str, kind: str) -> Path:
+        """``{root}/{ann}/{split}/{city}/{stem}_{ann}_{kind}`` (kind e.g. ``labelIds.png``)."""
+        ann = self.annotations
+        return self.root / ann / split / city / f"{stem}_{ann}_{kind}"
+
+    def _scan_splits(self) -> tuple[str, ...]:
+        ann_splits = SPLITS_BY_ANNOTATION[self.annotations]
+        wanted = self.splits if self.splits is not None else self.split_names
+        return tuple(s for s in ann_splits if s in wanted and s in self.split_names)
+
+    # -- listing -------------------------------------------------------------------------------
+    def _list(self) -> Iterator[SampleRef]:
+        ann_dir = self.root / self.annotations
+        if not ann_dir.is_dir():
+            raise MissingFileError(
+                f"no {self.annotations}/ folder under the {self.name} root ({self.layout_hint})",
+                path=ann_dir,
+            )
+        for split in self._scan_splits():
+            split_dir = ann_dir / split
+            if not split_dir.is_dir():
+                continue
+            for city in sorted(e.name for e in os.scandir(split_dir) if e.is_dir()):
+                yield from self._list_city(split, city)
+
+    def _list_city(self, split: str, city: str) -> Iterator[SampleRef]:
+        kinds: dict[str, set[str]] = {}
+        parts: dict[str, tuple[str, str, str]] = {}
+        for entry in os.scandir(self.root / self.annotations / split / city):
+            m = _LABEL_FILE.match(entry.name)
+            if m is None or m["ann"] != self.annotations:
+                continue
+            kinds.setdefault(m["stem"], set()).add(m["kind"])
+            parts[m["stem"]] = (m["city"], m["seq"], m["frame"])
+        source = self.options["source"]
+        for stem in sorted(kinds):
+            have = kinds[stem]
+            if source == "auto":
+                pngs = {"labelIds.png", "instanceIds.png"} <= have
+                mode = "png" if pngs or "polygons.json" not in have else "polygons"
+            else:
+                mode = source
+            img = self.image_path(split, city, stem)
+            if mode == "png":
+                labels = (
+                    self.label_path(split, city, stem, "labelIds.png"),
+                    self.label_path(split, city, stem, "instanceIds.png"),
+                )
+            else:
+                labels = (self.label_path(split, city, stem, "polygons.json"),)
+            city_name, seq, frame = parts[stem]
+            yield SampleRef(
+                dataset=self.name,
+                sample_id=stem,
+                split=split,
+                paths=(str(img), *(str(x) for x in labels)),
+                key=(split, city, stem, mode),
+                meta={
+                    "city": city_name,
+                    "seq": seq,
+                    "frame": frame,
+                    "annotations": self.annotations,
+                    "source": mode,
+                },
+            )
+
+    # -- reading -------------------------------------------------------------------------------
+    def read(self, ref: SampleRef) -> RawSample:
+        split, city, stem, mode = ref.key
+        img_path = self.image_path(split, city, stem)
+        img_hw = read_image_size(img_path)
+        if mode == "png":
+            semantic, inst, label_path = self._read_pngs(split, city, stem)
+        else:
+            label_path = self.label_path(split, city, stem, "polygons.json")
+            semantic, inst = rasterize_polygons(read_json(label_path), label_path)
+        if semantic.shape != img_hw:
+            raise SizeMismatchError(
+                f"label map is {semantic.shape} (H, W) but the image {img_path} is {img_hw}",
+                path=label_path,
+            )
+        instance = np.where(inst >= 1000, inst, 0).astype(np.uint16)
+        ids = _present(instance)
+        ids = ids[ids > 0].astype(np.int64)
+        return RawSample(
+            ref=ref,
+            semantic=semantic,
+            instance=instance,
+            instance_ids=ids,
+            instance_classes=(ids // 1000).astype(np.int32),
+            meta=dict(ref.meta),
+            load_image=partial(_load_rgb, str(img_path)),
+        )
+
+    def _read_pngs(self, split: str, city: str, stem: str) -> tuple[np.ndarray, np.ndarray, Path]:
+        lab_path = self.label_path(split, city, stem, "labelIds.png")
+        inst_path = self.label_path(split, city, stem, "instanceIds.png")
+        lab = read_label_png(lab_path, dtypes=(np.uint8, np.uint16), palette=False)
+        inst = read_label_png(inst_path, dtypes=(np.uint16, np.uint8), palette=False)
+        if lab.shape != inst.shape:
+            raise SizeMismatchError(
+                f"instanceIds map is {inst.shape} (H, W) but {lab_path.name} is {lab.shape}",
+                path=inst_path,
+            )
+        present = _present(lab)
+        bad = present[~_VALID_ID[present]]
+        if bad.size:
+            raise ClassIdError(
+                f"label ids {bad.tolist()} are not Cityscapes label ids (0..{_MAX_ID})",
+                path=lab_path,
+            )
+        inst = inst.astype(np.uint16, copy=False)
+        values = _present(inst)
+        cls = decode_label_ids(values)
+        bad_inst = values[~_VALID_ID[cls]]
+        if bad_inst.size:
+            raise ClassIdError(
+                f"instance values {bad_inst[:10].tolist()} decode to no Cityscapes label id",
+                path=inst_path,
+            )
+        big = values[values >= 1000]
+        if big.size and not _HAS_INSTANCES[big // 1000].all():
+            wrong = big[~_HAS_INSTANCES[big // 1000]]
+            raise ClassIdError(
+                f"instance values {wrong[:10].tolist()} encode classes without instances",
+                path=inst_path,
+            )
+        decoded = decode_label_ids(inst)
+        differ = decoded != lab
+        if differ.any():
+            r, c = (int(x[0]) for x in np.nonzero(differ))
+            raise CorruptFileError(
+                f"disagrees with {lab_path}: {int(differ.sum())} pixels whose class decoded from "
+                f"the instance id (v if v < 1000 else v // 1000) differs from the label id, first "
+                f"at (row {r}, col {c}): instance value {int(inst[r, c])} vs label id "
+                f"{int(lab[r, c])}",
+                path=inst_path,
+            )
+        return lab.astype(np.uint8, copy=False), inst, lab_path
+
+
+# -- look-alike generator -------------------------------------------------------------------------
+#: Real city names per split (§1.1). The test cities and train_extra cities are [U] (from memory).
+CITIES: dict[str, tuple[str, ...]] = {
+    "train": ("aachen", "bochum", "bremen"),
+    "val": ("frankfurt", "lindau", "munster"),
+    "test": ("berlin", "bielefeld", "bonn"),
+    "train_extra": ("augsburg", "bamberg", "dortmund"),
+}
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class SynthFrame:
+    """One generated frame: where it lives and the polygons it was drawn from."""
+
+    split: str
+    city: str
+    stem: str
+    annotations: str
+    objects: list[Obj]
+    #: instanceIds map (json2instanceImg encoding) rasterized from ``objects``.
+    instance_ids: np.ndarray
+    json_path: Path
+    pngs_written: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _poly(points: Sequence[tuple[float, float]], h: int, w: int) -> list[list[int]]:
+    """Integer vertices clipped to the image."""
+    return [
+        [int(np.clip(round(float(x)), 0, w - 1)), int(np.clip(round(float(y)), 0, h - 1))]
+        for x, y in points
+    ]
+
+
+def _rect(x0: float, y0: float, x1: float, y1: float, h: int, w: int) -> list[list[int]]:
+    return _poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], h, w)
+
+
+def _car(rng: np.random.Generator, h: int, w: int, horizon: int) -> list[list[int]]:
+    yb = int(rng.integers(horizon + max(3, (h - horizon) // 4), h - max(3, h // 12)))
+    ch = 3 + 0.35 * (yb - horizon)
+    cw = 1.9 * ch
+    x = float(rng.uniform(0, w - cw))
+    return _poly(
+        [
+            (x, yb),
+            (x + cw, yb),
+            (x + cw, yb - 0.55 * ch),
+            (x + 0.8 * cw, yb - ch),
+            (x + 0.2 * cw, yb - ch),
+            (x, yb - 0.55 * ch),
+        ],
+        h,
+        w,
+    )
+
+
+def _person(
+    rng: np.random.Generator, h: int, w: int, horizon: int, x: float | None = None
+) -> list[list[int]]:
+    yb = int(rng.integers(horizon + max(2, (h - horizon) // 5), h - max(3, h // 10)))
+    ph = 4 + 0.6 * (yb - horizon)
+    pw = max(2.0, 0.38 * ph)
+    if x is None:
+        x = float(rng.uniform(0, w - pw))
+    return _poly(
+        [
+            (x + 0.35 * pw, yb - ph),
+            (x + 0.65 * pw, yb - ph),
+            (x + pw, yb - 0.7 * ph),
+            (x + 0.8 * pw, yb),
+            (x + 0.2 * pw, yb),
+            (x, yb - 0.7 * ph),
+        ],
+        h,
+        w,
+    )
+
+
+def _blob(rng: np.random.Generator, cx: float, cy: float, r: float, h: int, w: int):
+    t = np.linspace(0, 2 * np.pi, 9, endpoint=False)
+    rr = r * rng.uniform(0.75, 1.15, size=t.size)
+    return _poly(list(zip(cx + rr * np.cos(t), cy + rr * np.sin(t), strict=True)), h, w)
+
+
+def _scene(rng: np.random.Generator, h: int, w: int) -> list[Obj]:
+    """Polygons of a street scene in annotation (z-) order: stuff first, objects on top."""
+    horizon = int(h * rng.uniform(0.35, 0.5))
+    mid = int(horizon + 0.6 * (h - horizon))
+    objs: list[Obj] = [{"label": "sky", "polygon": _rect(0, 0, w - 1, horizon, h, w)}]
+    edges = np.sort(rng.choice(np.arange(4, w - 4), size=2, replace=False))
+    for x0, x1 in zip([0, *edges.tolist()], [*edges.tolist(), w - 1], strict=True):
+        top = int(rng.integers(1, max(2, horizon - 3)))
+        objs.append({"label": "building", "polygon": _rect(x0, top, x1, horizon + 2, h, w)})
+    r = float(rng.uniform(0.08, 0.16) * h)
+    objs.append(
+        {
+            "label": "vegetation",
+            "polygon": _blob(rng, rng.uniform(r, w - r), horizon - r / 2, r, h, w),
+        }
+    )
+    objs.append(
+        {
+            "label": "road",
+            "polygon": _poly(
+                [
+                    (0, h - 1),
+                    (w - 1, h - 1),
+                    (w - 1, mid),
+                    (0.6 * w, horizon),
+                    (0.4 * w, horizon),
+                    (0, mid),
+                ],
+                h,
+                w,
+            ),
+        }
+    )
+    objs.append(
+        {
+            "label": "sidewalk",
+            "polygon": _poly([(w - 1, horizon), (0.62 * w, horizon), (w - 1, mid)], h, w),
+        }
+    )
+    px = float(rng.uniform(0.7, 0.9) * w)
+    objs.append({"label": "pole", "polygon": _rect(px, horizon - 0.2 * h, px + 1, mid - 2, h, w)})
+    objs.append(
+        {
+            "label": "traffic sign",
+            "polygon": _rect(px - 2, horizon - 0.28 * h, px + 3, horizon - 0.2 * h, h, w),
+        }
+    )
+    for _ in range(int(rng.integers(1, 4))):
+        objs.append({"label": "car", "polygon": _car(rng, h, w, horizon)})
+    for _ in range(int(rng.integers(1, 3))):
+        objs.append({"label": "person", "polygon": _person(rng, h, w, horizon)})
+    if rng.random() < 0.5:  # a cyclist: bicycle, then its rider on top
+        bike = _car(rng, h, w, horizon)
+        xs = [p[0] for p in bike]
+        objs.append({"label": "bicycle", "polygon": bike})
+        objs.append({"label": "rider", "polygon": _person(rng, h, w, horizon, x=float(min(xs)))})
+    e = max(2, h // 16)
+    objs.append(
+        {
+            "label": "ego vehicle",
+            "polygon": _poly(
+                [
+                    (0, h - 1),
+                    (w - 1, h - 1),
+                    (w - 1, h - 1 - e),
+                    (0.7 * w, h - 3 - e),
+                    (0.3 * w, h - 3 - e),
+                    (0, h - 1 - e),
+                ],
+                h,
+                w,
+            ),
+        }
+    )
+    return objs
+
+
+def _border(h: int, w: int) -> list[Obj]:
+    """Test-split annotation: only ego vehicle and rectification border (§1.1)."""
+    return [
+        {"label": "rectification border", "polygon": _rect(0, 0, 1, h - 1, h, w)},
+        {"label": "rectification border", "polygon": _rect(w - 2, 0, w - 1, h - 1, h, w)},
+    ]
+
+
+def _coarse(rng: np.random.Generator, scene: list[Obj]) -> list[Obj]:
+    """gtCoarse-style annotation: a few shrunken polygons of the scene, most pixels unlabeled."""
+    keep = [o for o in scene if o["label"] in ("road", "building", "vegetation", "sky", "car")]
+    out: list[Obj] = []
+    for o in keep:
+        if o["label"] == "building" and rng.random() < 0.5:
+            continue
+        pts = np.asarray(o["polygon"], float)
+        c = pts.mean(axis=0)
+        shrunk = c + (pts - c) * rng.uniform(0.45, 0.65)
+        out.append(
+            {"label": o["label"], "polygon": [[round(x), round(y)] for x, y in shrunk.tolist()]}
+        )
+    return out
+
+
+def _edge_objects(objs: list[Obj], h: int, w: int, which: Sequence[str]) -> list[Obj]:
+    """Insert the Cityscapes quirks named in ``which`` into a scene's object list."""
+    objs = list(objs)
+    horizon = min(p[1] for o in objs if o["label"] == "road" for p in o["polygon"])
+    first_car = next(i for i, o in enumerate(objs) if o["label"] == "car")
+    if "overdrawn_instance" in which:
+        # car k=0 entirely inside car k=1: 26000 never reaches the instanceIds map (a gap in k)
+        cy = int(horizon + 0.7 * (h - horizon))
+        inner = _rect(0.1 * w, cy - 3, 0.1 * w + 5, cy, h, w)
+        outer = _rect(0.1 * w - 3, cy - 6, 0.1 * w + 9, cy + 2, h, w)
+        objs[first_car:first_car] = [
+            {"label": "car", "polygon": inner},
+            {"label": "car", "polygon": outer},
+        ]
+        first_car += 2
+    if "cargroup" in which:
+        objs.insert(
+            first_car,
+            {"label": "cargroup", "polygon": _rect(0.3 * w, horizon, 0.55 * w, horizon + 4, h, w)},
+        )
+        first_car += 1
+    if "polegroup" in which:
+        objs.insert(
+            first_car,
+            {
+                "label": "polegroup",
+                "polygon": _rect(0.05 * w, horizon - 8, 0.05 * w + 3, horizon + 3, h, w),
+            },
+        )
+        first_car += 1
+    if "persongroup" in which:
+        objs.insert(
+            first_car,
+            {
+                "label": "persongroup",
+                "polygon": _rect(0.66 * w, horizon + 1, 0.66 * w + 8, horizon + 6, h, w),
+            },
+        )
+        first_car += 1
+    if "license_plate" in which:
+        car = np.asarray(objs[first_car]["polygon"])
+        x0, x1 = car[:, 0].min(), car[:, 0].max()
+        yb = car[:, 1].max()
+        cx = (x0 + x1) / 2
+        plate = {"label": "license plate", "polygon": _rect(cx - 1, yb - 2, cx + 1, yb - 1, h, w)}
+        objs.insert(first_car + 1, plate)
+    if "occluded_person" in which:
+        # a pedestrian whose legs are hidden by a car drawn after it (CityPersons: bbox != bboxVis)
+        x0, top = 0.45 * w, horizon + 2
+        person = _poly(
+            [
+                (x0 + 2, top),
+                (x0 + 4, top),
+                (x0 + 6, top + 5),
+                (x0 + 5, top + 16),
+                (x0 + 1, top + 16),
+                (x0, top + 5),
+            ],
+            h,
+            w,
+        )
+        car = _rect(x0 - 4, top + 9, x0 + 12, top + 18, h, w)
+        ego = next(i for i, o in enumerate(objs) if o["label"] == "ego vehicle")
+        objs[ego:ego] = [{"label": "person", "polygon": person}, {"label": "car", "polygon": car}]
+    if "deleted_object" in which:
+        objs.append(
+            {
+                "deleted": 1,
+                "label": "sky",
+                "polygon": _rect(0, h // 2, w - 1, h - 1, h, w),
+            }
+        )
+    return objs
+
+
+def _dump_json(path: Path, doc: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # as cityscapesScripts' Annotation.toJson: sorted keys, indent 4, no trailing newline
+    path.write_text(json.dumps(doc, sort_keys=True, indent=4), encoding="utf-8")
+
+
+def _write_frame(
+    root: Path,
+    ann: str,
+    split: str,
+    city: str,
+    stem: str,
+    objects: list[Obj],
+    h: int,
+    w: int,
+    *,
+    pngs: bool = True,
+) -> SynthFrame:
+    folder = root / ann / split / city
+    json_path = folder / f"{stem}_{ann}_polygons.json"
+    doc = {"imgHeight": h, "imgWidth": w, "objects": objects}
+    _dump_json(json_path, doc)
+    lab, inst = rasterize_polygons(doc, json_path)
+    if pngs:
+        write_png(folder / f"{stem}_{ann}_labelIds.png", lab)
+        write_png(folder / f"{stem}_{ann}_instanceIds.png", inst)
+        rgba = np.concatenate([COLORS[lab], np.full((h, w, 1), 255, np.uint8)], axis=2)
+        write_png(folder / f"{stem}_{ann}_color.png", rgba)
+    return SynthFrame(split, city, stem, ann, objects, inst, json_path, pngs)
+
+
+def _truth(frame: SynthFrame, h: int, w: int) -> SynthTruth:
+    inst = frame.instance_ids.astype(np.int64)
+    semantic = np.where(inst < 1000, inst, inst // 1000).astype(np.uint8)
+    instance = np.where(inst >= 1000, inst, 0)
+    ids = np.unique(instance)
+    return SynthTruth(
+        sample_id=frame.stem,
+        split=frame.split,
+        semantic=semantic,
+        instance=instance,
+        instance_classes={int(i): int(i) // 1000 for i in ids if i > 0},
+        image_shape=(h, w),
+        meta={"city": frame.city},
+    )
+
+
+def write_lookalike(
+    out: str | Path,
+    *,
+    n: int = 3,
+    seed: int = 0,
+    size: tuple[int, int] = (64, 128),
+    edge_cases: bool = False,
+    annotations: str = "gtFine",
+) -> tuple[SynthResult, list[SynthFrame]]:
+    """Write a Cityscapes look-alike and return it with the frames drawn (used by CityPersons).
+
+    See :func:`synthesize` for the parameters.
+    """
+    if annotations not in ANNOTATIONS:
+        raise ValueError(f"annotations must be one of {list(ANNOTATIONS)}, not {annotations!r}")
+    h, w = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if h < 32 or w < 32:
+        raise ValueError(f"size must be at least 32x32 (H x W), got {h}x{w}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    splits = SPLITS_BY_ANNOTATION[annotations]
+    quirk_at = {
+        "cargroup": 0,
+        "polegroup": 0,
+        "persongroup": 0,
+        "license_plate": 0,
+        "deleted_object": 0,
+        "occluded_person": 0,
+        "overdrawn_instance": min(1, n - 1),
+        "polygons_only": min(1, n - 1),
+    }
+    # quirks go on annotated (non-test) frames: frames 0 and 1 are train and val
+    frames: list[SynthFrame] = []
+    quirks: dict[str, list[str]] = {}
+    coarse_extra: list[tuple[str, str, str, list[Obj]]] = []
+    for i in range(n):
+        split = splits[i % len(splits)]
+        city = CITIES[split][(i // len(splits)) % len(CITIES[split])]
+        stem = f"{city}_{i:06d}_000019"
+        scene = _scene(rng, h, w)
+        here = [q for q, at in quirk_at.items() if at == i] if edge_cases else []
+        if split == "test":
+            objects = _border(h, w)
+        elif annotations == "gtCoarse":
+            objects = _coarse(rng, scene)
+            here = [q for q in here if q in ("cargroup", "deleted_object", "polygons_only")]
+            if "cargroup" in here:
+                objects.append({"label": "cargroup", "polygon": _rect(2, h - 8, 12, h - 3, h, w)})
+            if "deleted_object" in here:
+                objects.append(
+                    {"deleted": 1, "label": "sky", "polygon": _rect(0, 0, w - 1, h - 1, h, w)}
+                )
+        else:
+            objects = _edge_objects(scene, h, w, here)
+            if edge_cases and split in ("train", "val"):
+                coarse_extra.append((split, city, stem, _coarse(rng, scene)))
+        # the image shows the whole scene (with the fine polygons where there are some),
+        # whatever the annotation covers
+        shown = objects if annotations == "gtFine" and split != "test" else scene
+        scene_lab, _ = rasterize_polygons(
+            {"imgHeight": h, "imgWidth": w, "objects": shown}, "<scene>"
+        )
+        rgb = scene_image(rng, scene_lab, COLORS)
+        write_png(root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png", rgb)
+        pngs = "polygons_only" not in here
+        frame = _write_frame(root, annotations, split, city, stem, objects, h, w, pngs=pngs)
+        frame.meta["quirks"] = here
+        frames.append(frame)
+        for q in here:
+            quirks.setdefault(q, []).append(str(frame.json_path))
+    if edge_cases and annotations == "gtFine":
+        # the coarse annotations that ship next to gtFine: train/val frames plus train_extra
+        split, city = "train_extra", CITIES["train_extra"][0]
+        stem = f"{city}_{n:06d}_000019"
+        scene = _scene(rng, h, w)
+        scene_lab, _ = rasterize_polygons(
+            {"imgHeight": h, "imgWidth": w, "objects": scene}, "<scene>"
+        )
+        write_png(
+            root / "leftImg8bit" / split / city / f"{stem}_leftImg8bit.png",
+            scene_image(rng, scene_lab, COLORS),
+        )
+        coarse_extra.append((split, city, stem, _coarse(rng, scene)))
+        for split, city, stem, objs in coarse_extra:
+            f = _write_frame(root, "gtCoarse", split, city, stem, objs, h, w)
+            quirks.setdefault("gtcoarse_mostly_unlabeled", []).append(str(f.json_path))
+    samples = {f.stem: _truth(f, h, w) for f in frames}
+    options = {} if annotations == "gtFine" else {"annotations": annotations}
+    result = SynthResult("cityscapes", root, samples, reader_options=options, quirks=quirks)
+    return result, frames
+
+
+def synthesize(
+    out: str | Path,
+    *,
+    n: int = 3,
+    seed: int = 0,
+    size: tuple[int, int] = (64, 128),
+    edge_cases: bool = False,
+    annotations: str = "gtFine",
+) -> SynthResult:
+    """Write a miniature Cityscapes look-alike under ``out``.
+
+    Frames are street scenes drawn as polygons of real classes (sky, buildings, vegetation, road,
+    sidewalk, pole, traffic sign, cars, persons, cyclists, ego vehicle), written as
+    ``_polygons.json`` (only ``label`` and ``polygon`` keys, integer vertices, sorted keys, indent
+    4) plus the labelIds / instanceIds / color PNGs rasterized from those same polygons, and a
+    ``leftImg8bit`` RGB image. Splits cycle train / val / test (gtFine) or train / val /
+    train_extra (gtCoarse) over real city names; test frames carry only the ego-vehicle and
+    rectification-border annotation, as the released test split does.
+
+    Parameters
+    ----------
+    out : path-like
+        Dataset root to create.
+    n : int
+        Number of frames.
+    seed : int
+        Random seed; the output is byte-identical for a seed.
+    size : (int, int)
+        ``(H, W)`` in pixels (at least 32 x 32).
+    edge_cases : bool
+        Add the format's quirks: a ``cargroup``, a ``polegroup`` and a ``persongroup`` polygon, a
+        license plate (never drawn), a ``deleted`` object, a car fully overdrawn by a later car (a
+        gap in ``k``), a person partly hidden by a later car, a frame whose PNGs are removed
+        (polygons only) and, next to gtFine, a gtCoarse tree (train, val, train_extra) that leaves
+        most pixels unlabeled.
+    annotations : {"gtFine", "gtCoarse"}
+        Which annotation type the samples are written (and read back) as.
+
+    Returns
+    -------
+    SynthResult
+    """
+    return write_lookalike(
+        out, n=n, seed=seed, size=size, edge_cases=edge_cases, annotations=annotations
+    )[0]
+
+
+register(
+    "cityscapes",
+    reader=CityscapesReader,
+    synthesize=synthesize,
+    description="Cityscapes gtFine/gtCoarse: labelIds/instanceIds PNGs or rasterized polygons",
+)

@@ -1,0 +1,562 @@
+"""MoNuSAC 2020: per-patient folders of sub-images (``.svs`` + ``.tif``) with Aperio ImageScope XML.
+
+Layout (reference: ``nuclei_datasets.md`` §3.1)::
+
+    MoNuSAC_images_and_annotations/                 train
+    └── TCGA-5P-A9K0-01Z-00-DX1/                    one folder per patient (slide)
+        ├── TCGA-5P-A9K0-01Z-00-DX1_1.svs           sub-image (ignored: needs OpenSlide)
+        ├── TCGA-5P-A9K0-01Z-00-DX1_1.tif           the same sub-image as TIFF (RGB or RGBA)
+        └── TCGA-5P-A9K0-01Z-00-DX1_1.xml           annotations (§3.2)
+    MoNuSAC Testing Data and Annotations/           test (note the spaces)
+    └── <patient>/ <sub>.svs <sub>.tif <sub>.xml
+
+Splits: ``train``, ``test``.
+
+Classes (native ids, §3.3; eva ``monusac.py`` and Foucart's ``LABELS_CHANNELS``): 0 background,
+1 Epithelial, 2 Lymphocyte, 3 Neutrophil, 4 Macrophage, 5 Ambiguous. The class of a region is the
+``Attributes/Attribute@Name`` of its ``Annotation`` (``Annotation@Name`` is always empty); names
+are matched ignoring case and surrounding blanks [U: whether real files vary]; any other name is a
+:class:`~harmonize.errors.ClassIdError` naming the file, line and name.
+
+Semantic and instance maps
+    Regions are painted in document order (annotations in file order, regions in file order);
+    **where regions overlap, the later one overwrites** both maps, as the official n-ary notebook
+    does within a class (ruchikaverma-iitg/MoNuSAC ``n-ary_mask_generation.ipynb``). Each region
+    gets the notebook's per-image running counter as instance id (``gt``: 1, 2, ... across all
+    classes, in document order). ``Ambiguous`` regions (test split only) are *ignore regions*, not
+    nuclei: their pixels are 5 in the semantic map and 0 in the instance map, but they still
+    consume a counter value, so instance ids match the notebook's and may have gaps.
+    Polygons are rasterized with ``skimage.draw.polygon(Y, X, shape)`` and clipped to the image.
+    ``RawSample.instance_ids`` / ``instance_classes`` list every instance with pixels left.
+
+Images
+    The reader decodes the ``.tif`` (alpha dropped: some are RGBA). The ``.svs`` is never opened
+    (it needs OpenSlide). When a sub-image's TIFF is missing -- some test TIFFs are (torch-em
+    ``_convert_missing_tif_from_svs``, [S]) -- reading it raises
+    :class:`~harmonize.errors.MissingFileError` asking for the TIFF: convert the SVS once (level 0,
+    RGB) and save it next to it as ``<sub>.tif``. Do not regenerate TIFFs the way the official
+    notebook does (``cv2.imwrite`` of an RGBA array swaps channels, §3.5).
+
+Sample ids
+    Sub-image names are inconsistent (``..._1``, ``...-1``, ``..._001``; a patient folder may carry
+    a ``.<uuid>`` suffix, §3.5). The id is ``<split>_<slide>_<k>``: the stem with a trailing UUID
+    removed, its ``_k`` / ``-k`` / ``_00k`` index parsed as an integer (e.g.
+    ``train_TCGA-55-1594-01Z-00-DX1_1``). The split prefix keeps ids unique because a few patients
+    appear in both splits (torch-em ``ORGAN_SPLITS``: TCGA-MP-A4T7, TCGA-A2-A0ES). Two files that
+    canonicalise to one id (``X_1`` and ``X-1`` in one folder) are a
+    :class:`~harmonize.errors.DuplicateSampleError` naming both, never silently merged. The raw
+    stem is kept in ``meta["stem"]``.
+
+Metadata: ``patient`` (TCGA case id), ``slide`` (folder name, UUID removed), ``organ`` (from
+torch-em's ``ORGAN_SPLITS`` table of the organisers' description, [S]; omitted for unknown
+patients), ``magnification`` ``"40x"``, ``mpp`` 0.25 (§0, §3.5).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harmonize.datasets import register
+from harmonize.datasets._aperio import (
+    parse_aperio_xml,
+    polygon_pixels,
+    round_vertices,
+    write_aperio_xml,
+)
+from harmonize.datasets._hovernet import image_hw, natural_key
+from harmonize.datasets._io import read_image_rgb
+from harmonize.datasets._synth import Ellipse, he_image, random_ellipses, write_rgb
+from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.errors import ClassIdError, MissingFileError, MissingKeyError
+from harmonize.types import RawSample, SampleRef
+
+__all__ = ["CLASS_IDS", "MoNuSACReader", "canonical_sub_image", "synthesize"]
+
+#: Folder of each split under the dataset root (the test folder name has spaces).
+SPLIT_DIRS: dict[str, tuple[str, ...]] = {
+    "train": ("MoNuSAC_images_and_annotations",),
+    # the underscore spelling is tolerated for copies that replaced the spaces [U]
+    "test": ("MoNuSAC Testing Data and Annotations", "MoNuSAC_Testing_Data_and_Annotations"),
+}
+
+#: Native class id per ``Attribute@Name`` (eva / Foucart convention, §3.3).
+CLASS_IDS: dict[str, int] = {
+    "Epithelial": 1,
+    "Lymphocyte": 2,
+    "Neutrophil": 3,
+    "Macrophage": 4,
+    "Ambiguous": 5,
+}
+AMBIGUOUS = 5
+_CLASS_BY_KEY = {k.lower(): v for k, v in CLASS_IDS.items()}
+
+#: Patient (TCGA case) -> organ, from torch-em ``histopathology/monusac.py`` ``ORGAN_SPLITS``
+#: (the organisers' data description), train and test merged; the two patients listed in both
+#: splits have the same organ in both. [S]
+ORGANS: dict[str, str] = {
+    **dict.fromkeys(
+        "TCGA-55-1594 TCGA-69-7760 TCGA-69-A59K TCGA-73-4668 TCGA-78-7220 TCGA-86-7713 "
+        "TCGA-86-8672 TCGA-L4-A4E5 TCGA-MP-A4SY TCGA-MP-A4T7 TCGA-49-6743 TCGA-50-6591 "
+        "TCGA-55-7570 TCGA-55-7573 TCGA-73-4662 TCGA-78-7152".split(),
+        "lung",
+    ),
+    **dict.fromkeys(
+        "TCGA-5P-A9K0 TCGA-B9-A44B TCGA-B9-A8YI TCGA-DW-7841 TCGA-EV-5903 TCGA-F9-A97G "
+        "TCGA-G7-A8LD TCGA-MH-A560 TCGA-P4-AAVK TCGA-SX-A7SR TCGA-UZ-A9PO TCGA-UZ-A9PU "
+        "TCGA-2Z-A9JG TCGA-2Z-A9JN TCGA-DW-7838 TCGA-DW-7963 TCGA-F9-A8NY TCGA-IZ-A6M9 "
+        "TCGA-MH-A55W".split(),
+        "kidney",
+    ),
+    **dict.fromkeys(
+        "TCGA-A2-A0CV TCGA-A2-A0ES TCGA-B6-A0WZ TCGA-BH-A18T TCGA-D8-A1X5 TCGA-E2-A154 "
+        "TCGA-E9-A22B TCGA-E9-A22G TCGA-EW-A6SD TCGA-S3-AA11 TCGA-A2-A04X TCGA-D8-A3Z6 "
+        "TCGA-E2-A108 TCGA-EW-A6SB".split(),
+        "breast",
+    ),
+    **dict.fromkeys(
+        "TCGA-EJ-5495 TCGA-EJ-5505 TCGA-EJ-5517 TCGA-G9-6342 TCGA-G9-6499 TCGA-J4-A67Q "
+        "TCGA-J4-A67T TCGA-KK-A59X TCGA-KK-A6E0 TCGA-KK-A7AW TCGA-V1-A8WL TCGA-V1-A9O9 "
+        "TCGA-X4-A8KQ TCGA-YL-A9WY TCGA-G9-6356 TCGA-G9-6367 TCGA-VP-A87E TCGA-VP-A87H "
+        "TCGA-X4-A8KS TCGA-YL-A9WL".split(),
+        "prostate",
+    ),
+}
+
+_UUID_RE = re.compile(
+    r"\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_SUB_RE = re.compile(r"^(?P<base>.+?)[_-](?P<k>\d+)$")
+_PATIENT_RE = re.compile(r"^(TCGA-[0-9A-Za-z]{2}-[0-9A-Za-z]{4})")
+
+
+def strip_uuid(name: str) -> str:
+    """Remove a trailing ``.<uuid>`` suffix (``TCGA-EJ-5495-01Z-00-DX1.0db6207b-...``)."""
+    return _UUID_RE.sub("", name)
+
+
+def canonical_sub_image(stem: str) -> tuple[str, int | None]:
+    """Split a sub-image stem into ``(slide, k)``.
+
+    ``TCGA-X-DX1_1``, ``TCGA-X-DX1-1`` and ``TCGA-X-DX1_001`` all give ``("TCGA-X-DX1", 1)``; a
+    trailing ``.<uuid>`` on the slide part is removed. A stem without a numeric ``_k``/``-k``
+    suffix gives ``(stem, None)``; such a stem can never equal a canonical ``<slide>_<k>``.
+    """
+    s = strip_uuid(stem)
+    if s != stem:  # the stem ends with the uuid itself: no sub-image index
+        return s, None
+    m = _SUB_RE.match(stem)
+    if m is None:
+        return stem, None
+    return strip_uuid(m.group("base")), int(m.group("k"))
+
+
+def patient_id(name: str) -> str | None:
+    """The TCGA case id (``TCGA-XX-XXXX``) a slide or stem starts with, if any."""
+    m = _PATIENT_RE.match(name)
+    return m.group(1).upper() if m else None
+
+
+def class_id(name: str | None, path: Path, line: int | None) -> int:
+    """Native class id of an ``Attribute@Name``; :class:`ClassIdError` for an unknown name."""
+    if name is None:
+        raise MissingKeyError(
+            "<Annotation> has no <Attributes><Attribute Name=...> (the class name)",
+            path=path,
+            line=line,
+        )
+    cid = _CLASS_BY_KEY.get(name.strip().lower())
+    if cid is None:
+        raise ClassIdError(
+            f"unknown MoNuSAC class name {name!r} in Attribute@Name; "
+            f"expected one of {', '.join(CLASS_IDS)}",
+            path=path,
+            line=line,
+        )
+    return cid
+
+
+def rasterize(
+    path: str | Path, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """Paint one MoNuSAC XML into native semantic and instance maps.
+
+    Parameters
+    ----------
+    path : path-like
+        The sub-image's ``.xml``.
+    shape : (H, W)
+        Size of the sub-image (from its TIFF).
+
+    Returns
+    -------
+    semantic : ndarray, shape (H, W), uint8
+        0 background, 1..4 nucleus classes, 5 Ambiguous.
+    instance : ndarray, shape (H, W), int32
+        The notebook's running region counter; 0 for background and Ambiguous.
+    classes : dict of int to int
+        Class of every counter value given to a nucleus region (Ambiguous excluded).
+    """
+    doc = parse_aperio_xml(path)
+    semantic = np.zeros(shape, np.uint8)
+    instance = np.zeros(shape, np.int32)
+    classes: dict[int, int] = {}
+    counter = 0
+    for ann in doc.annotations:
+        cid = class_id(ann.label, doc.path, ann.line)
+        for region in ann.regions:
+            counter += 1
+            rr, cc = polygon_pixels(region.vertices, shape)
+            semantic[rr, cc] = cid
+            if cid == AMBIGUOUS:
+                instance[rr, cc] = 0
+            else:
+                instance[rr, cc] = counter
+                classes[counter] = cid
+    return semantic, instance, classes
+
+
+class MoNuSACReader(Reader):
+    """Reader of the MoNuSAC 2020 release (see the module docstring for layout and conventions)."""
+
+    name = "monusac"
+    split_names = ("train", "test")
+    layout_hint = (
+        "expected MoNuSAC_images_and_annotations/<patient>/<sub>.{tif,xml} and/or "
+        "'MoNuSAC Testing Data and Annotations'/<patient>/<sub>.{tif,xml}"
+    )
+
+    def split_dir(self, split: str) -> Path | None:
+        """The folder of ``split`` under the root (a doubled folder from unzipping tolerated)."""
+        for name in SPLIT_DIRS[split]:
+            d = self.root / name
+            if d.is_dir():
+                if (d / name).is_dir():
+                    d = d / name
+                return d
+        return None
+
+    def _list(self) -> Iterator[SampleRef]:
+        for split in self.split_names:
+            if self.splits is not None and split not in self.splits:
+                continue
+            base = self.split_dir(split)
+            if base is None:
+                continue
+            for patient_dir in sorted(
+                (p for p in base.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name)
+            ):
+                yield from self._list_patient(split, patient_dir)
+
+    def _list_patient(self, split: str, folder: Path) -> Iterator[SampleRef]:
+        stems: dict[str, dict[str, Path]] = {}
+        for f in folder.iterdir():
+            suffix = f.suffix.lower()
+            if f.is_file() and suffix in (".tif", ".tiff", ".xml", ".svs"):
+                stems.setdefault(f.stem, {})[suffix] = f
+        slide_folder = strip_uuid(folder.name)
+
+        def order(stem: str) -> tuple[Any, ...]:
+            slide, k = canonical_sub_image(stem)
+            return (natural_key(slide), -1 if k is None else k, natural_key(stem))
+
+        for stem in sorted(stems, key=order):
+            files = stems[stem]
+            if ".xml" not in files and ".tif" not in files and ".tiff" not in files:
+                continue  # an .svs alone: no annotation, nothing to read
+            slide, k = canonical_sub_image(stem)
+            sample_id = f"{split}_{slide}_{k}" if k is not None else f"{split}_{slide}"
+            tif = files.get(".tif") or files.get(".tiff") or folder / f"{stem}.tif"
+            xml = files.get(".xml") or folder / f"{stem}.xml"
+            meta: dict[str, Any] = {
+                "stem": stem,
+                "slide": slide_folder,
+                "sub_image": k,
+                "magnification": "40x",
+                "mpp": 0.25,
+            }
+            pid = patient_id(slide_folder) or patient_id(stem)
+            if pid is not None:
+                meta["patient"] = pid
+                if pid in ORGANS:
+                    meta["organ"] = ORGANS[pid]
+            yield SampleRef(
+                dataset=self.name,
+                sample_id=sample_id,
+                split=split,
+                paths=tuple(str(p) for p in (tif, xml) if p.exists()),
+                key=(str(tif), str(xml), str(files[".svs"]) if ".svs" in files else None),
+                meta=meta,
+            )
+
+    def read(self, ref: SampleRef) -> RawSample:
+        tif, xml, svs = Path(ref.key[0]), Path(ref.key[1]), ref.key[2]
+        if not xml.is_file():
+            raise MissingFileError(
+                f"annotation XML of sub-image {ref.meta.get('stem')!r} not found", path=xml
+            )
+        if not tif.is_file():
+            hint = f" (found {Path(svs).name})" if svs else ""
+            raise MissingFileError(
+                "sub-image TIFF not found; harmonize reads the .tif, not the .svs"
+                f"{hint}: convert the SVS (OpenSlide, level 0, RGB) and save it as {tif.name}",
+                path=tif,
+            )
+        shape = image_hw(tif)
+        semantic, instance, classes = rasterize(xml, shape)
+        present = np.unique(instance)
+        present = present[present != 0]
+        ids = present.astype(np.int32)
+        cls = np.array([classes[int(i)] for i in present], dtype=np.int32)
+        return RawSample(
+            ref=ref,
+            semantic=semantic,
+            instance=instance,
+            instance_ids=ids,
+            instance_classes=cls,
+            meta=dict(ref.meta),
+            load_image=functools.partial(read_image_rgb, str(tif)),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# look-alike generator
+# ----------------------------------------------------------------------------------------------
+#: Slides used by the generator (real TCGA case ids of each split, -01Z-00-DX1 as in §3.1).
+_SYNTH_SLIDES = {
+    "train": ["TCGA-5P-A9K0", "TCGA-55-1594", "TCGA-A2-A0CV", "TCGA-EJ-5505"],
+    "test": ["TCGA-2Z-A9JG", "TCGA-G9-6356", "TCGA-49-6743", "TCGA-A2-A04X"],
+}
+_SYNTH_ORGANS = {
+    "TCGA-5P-A9K0": "kidney",
+    "TCGA-55-1594": "lung",
+    "TCGA-A2-A0CV": "breast",
+    "TCGA-EJ-5505": "prostate",
+    "TCGA-2Z-A9JG": "kidney",
+    "TCGA-G9-6356": "prostate",
+    "TCGA-49-6743": "lung",
+    "TCGA-A2-A04X": "breast",
+    "TCGA-EJ-5495": "prostate",
+}
+_UUID = "0db6207b-4c3e-4f8a-9d2e-7a1b5c6d8e9f"
+_NUCLEUS_CLASSES = ("Epithelial", "Lymphocyte", "Neutrophil", "Macrophage")
+
+
+def _sub_name(slide: str, k: int) -> str:
+    """Sub-image stem in the three spellings that occur: ``_1``, ``-2``, ``_003``."""
+    style = (k - 1) % 3
+    if style == 0:
+        return f"{slide}_{k}"
+    if style == 1:
+        return f"{slide}-{k}"
+    return f"{slide}_{k:03d}"
+
+
+def _paint_truth(
+    annotations: list[tuple[str, list[np.ndarray]]], shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    from skimage.draw import polygon
+
+    names = {"Epithelial": 1, "Lymphocyte": 2, "Neutrophil": 3, "Macrophage": 4, "Ambiguous": 5}
+    sem = np.zeros(shape, np.uint8)
+    inst = np.zeros(shape, np.int32)
+    classes: dict[int, int] = {}
+    k = 0
+    for name, polys in annotations:
+        for poly in polys:
+            k += 1
+            rr, cc = polygon(poly[:, 1], poly[:, 0], shape=shape)
+            sem[rr, cc] = names[name]
+            inst[rr, cc] = 0 if name == "Ambiguous" else k
+            if name != "Ambiguous":
+                classes[k] = names[name]
+    left = set(np.unique(inst).tolist()) - {0}
+    return sem, inst, {i: c for i, c in classes.items() if i in left}
+
+
+def _group(ellipses: list[Ellipse], labels: list[str]) -> list[tuple[str, list[np.ndarray]]]:
+    """One annotation per class present, in the canonical class order, regions in draw order."""
+    out: list[tuple[str, list[np.ndarray]]] = []
+    for name in (*_NUCLEUS_CLASSES, "Ambiguous"):
+        polys = [
+            round_vertices(e.polygon(14))
+            for e, lab in zip(ellipses, labels, strict=True)
+            if lab == name
+        ]
+        if polys:
+            out.append((name, polys))
+    return out
+
+
+def synthesize(
+    out: str | Path,
+    *,
+    n: int = 3,
+    seed: int = 0,
+    size: tuple[int, int] | int = (64, 80),
+    edge_cases: bool = False,
+) -> SynthResult:
+    """Write a MoNuSAC look-alike under ``out`` (layout of the module docstring, §3.1, §3.2, §9).
+
+    Parameters
+    ----------
+    out : path-like
+        Root folder to create.
+    n : int
+        Number of regular sub-images; about a third (at least one when ``n >= 2``) go to the test
+        split, which carries an ``Ambiguous`` annotation. Up to three sub-images per patient,
+        named ``<slide>_1``, ``<slide>-2``, ``<slide>_003``.
+    seed : int
+        Output bytes are identical for a seed.
+    size : (H, W) or int
+        Typical sub-image size in pixels; each sub-image varies around it (ragged sizes).
+    edge_cases : bool
+        Also write: a patient folder with a ``.<uuid>`` suffix holding overlapping regions of
+        different classes, a polygon extending past the border and a tiny crop with one nucleus;
+        and a test sub-image whose Ambiguous region overlaps a nucleus.
+
+    Returns
+    -------
+    SynthResult
+        Root, per-sample truth (semantic with Ambiguous = 5, instance map with the notebook's
+        counter ids) and the quirk files.
+    """
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    rng = np.random.default_rng(seed)
+    n_test = max(1, n // 3) if n >= 2 else 0
+    plan: list[dict[str, Any]] = []
+    for split, count in (("train", n - n_test), ("test", n_test)):
+        for i in range(count):
+            slide = _SYNTH_SLIDES[split][(i // 3) % len(_SYNTH_SLIDES[split])] + "-01Z-00-DX1"
+            plan.append({"split": split, "slide": slide, "folder": slide, "k": i % 3 + 1})
+    if edge_cases:
+        slide = "TCGA-EJ-5495-01Z-00-DX1"
+        for k, kind in enumerate(("overlap", "border", "tiny"), start=1):
+            plan.append(
+                {
+                    "split": "train",
+                    "slide": slide,
+                    "folder": f"{slide}.{_UUID}",
+                    "k": k,
+                    "kind": kind,
+                }
+            )
+        plan.append(
+            {
+                "split": "test",
+                "slide": "TCGA-A2-A04X-01Z-00-DX1",
+                "folder": "TCGA-A2-A04X-01Z-00-DX1",
+                "k": 1,
+                "kind": "ambiguous_overlap",
+            }
+        )
+    samples: dict[str, SynthTruth] = {}
+    quirks: dict[str, list[str]] = {}
+    split_dirs = {"train": SPLIT_DIRS["train"][0], "test": SPLIT_DIRS["test"][0]}
+    for idx, item in enumerate(plan):
+        split, slide, k = item["split"], item["slide"], item["k"]
+        kind = item.get("kind", "plain")
+        folder = root / split_dirs[split] / item["folder"]
+        stem = _sub_name(slide, k)
+        if kind == "tiny":
+            shape = (18, 22)
+        else:
+            shape = (
+                int(hw[0] + rng.integers(-hw[0] // 4, hw[0] // 4 + 1)),
+                int(hw[1] + rng.integers(-hw[1] // 4, hw[1] // 4 + 1)),
+            )
+        ellipses, labels = _draw(rng, shape, split, kind)
+        annotations = _group(ellipses, labels)
+        sem, inst, classes = _paint_truth(annotations, shape)
+        rgba = idx == 0
+        img = he_image(rng, sem)
+        write_rgb(folder / f"{stem}.tif", img, alpha=rgba)
+        write_aperio_xml(folder / f"{stem}.xml", annotations)
+        sid = f"{split}_{slide}_{k}"
+        pid = slide[:12]
+        meta = {"patient": pid, "organ": _SYNTH_ORGANS[pid], "stem": stem}
+        samples[sid] = SynthTruth(
+            sample_id=sid,
+            split=split,
+            semantic=sem,
+            instance=inst,
+            instance_classes=classes,
+            image_shape=shape,
+            meta=meta,
+        )
+        xml_path = str(folder / f"{stem}.xml")
+        if rgba:
+            quirks.setdefault("rgba_tiff", []).append(str(folder / f"{stem}.tif"))
+        if "-" + str(k) == stem[len(slide) :]:
+            quirks.setdefault("hyphen_name", []).append(xml_path)
+        if stem.endswith(f"_{k:03d}"):
+            quirks.setdefault("zero_padded_name", []).append(xml_path)
+        if item["folder"] != slide:
+            quirks.setdefault("uuid_patient_folder", []).append(xml_path)
+        if "Ambiguous" in labels:
+            quirks.setdefault("ambiguous", []).append(xml_path)
+        if kind != "plain":
+            quirks.setdefault(kind, []).append(xml_path)
+    return SynthResult(dataset="monusac", root=root, samples=samples, quirks=quirks)
+
+
+def _draw(
+    rng: np.random.Generator, shape: tuple[int, int], split: str, kind: str
+) -> tuple[list[Ellipse], list[str]]:
+    """Nuclei (and Ambiguous regions) of one sub-image, in draw order, with their class names."""
+    h, w = shape
+    if kind == "tiny":
+        e = Ellipse(h / 2, w / 2, 5.0, 6.0, float(rng.uniform(0, np.pi)))
+        return [e], [str(rng.choice(_NUCLEUS_CLASSES))]
+    count = int(rng.integers(3, 7))
+    ellipses = random_ellipses(rng, shape, count, (4.0, 8.0), overlap=False)
+    labels = [str(rng.choice(_NUCLEUS_CLASSES)) for _ in ellipses]
+    if kind == "overlap":
+        # a second nucleus of another class centred inside the first, a third one half over it:
+        # classes differ so the overwrite order is visible in both maps
+        first = ellipses[0]
+        ellipses += [
+            Ellipse(first.row + 2.0, first.col + 3.0, 4.0, 5.0, 0.3),
+            Ellipse(first.row - 3.0, first.col - 4.0, 6.0, 4.0, 1.1),
+        ]
+        others = [c for c in _NUCLEUS_CLASSES if c != labels[0]]
+        labels += [others[0], others[1]]
+    if kind == "border":
+        ellipses += [
+            Ellipse(2.0, w - 3.0, 7.0, 6.0, 0.4),  # past the top and right edges
+            Ellipse(h - 1.0, 3.0, 5.0, 8.0, 1.0),  # past the bottom and left edges
+        ]
+        labels += ["Lymphocyte", "Epithelial"]
+    if split == "test":
+        if kind == "ambiguous_overlap":
+            target = ellipses[0]
+            amb = Ellipse(target.row + 3.0, target.col + 3.0, 6.0, 6.0, 0.0)
+        else:
+            amb = random_ellipses(rng, shape, 1, (5.0, 9.0))[0]
+            # keep Ambiguous apart from nuclei in the plain set: retry a few places
+            for _ in range(20):
+                if not any(
+                    (amb.row - e.row) ** 2 + (amb.col - e.col) ** 2
+                    < (amb.r_row + e.r_row + 10) ** 2
+                    for e in ellipses
+                ):
+                    break
+                amb = random_ellipses(rng, shape, 1, (5.0, 9.0))[0]
+        ellipses.append(amb)
+        labels.append("Ambiguous")
+    return ellipses, labels
+
+
+register(
+    "monusac",
+    reader=MoNuSACReader,
+    synthesize=synthesize,
+    description="MoNuSAC 2020: per-patient .tif + Aperio XML, 4 classes + Ambiguous, 40x",
+)

@@ -1,0 +1,673 @@
+"""PASCAL VOC 2012 segmentation (+ the SBD "aug" set): reader and look-alike generator.
+
+Native layout (reference: scene_datasets.md §2, the devkit's ``VOCinit.m``)::
+
+    VOCdevkit/VOC2012/
+      JPEGImages/{id}.jpg                      # id like 2007_000033
+      SegmentationClass/{id}.png               # palette PNG, index = class 0..20, 255 void
+      SegmentationObject/{id}.png              # palette PNG, 1..N object, 0 background, 255 void
+      ImageSets/Segmentation/{train,val,trainval}.txt
+    benchmark_RELEASE/dataset/                 # SBD (optional, §2.6)
+      img/{id}.jpg  cls/{id}.mat (struct GTcls)  inst/{id}.mat (struct GTinst)  train.txt  val.txt
+
+``root`` may be the folder holding ``VOCdevkit`` (and ``benchmark_RELEASE``), ``VOCdevkit`` itself or
+``VOC2012`` itself; an SBD-only root (``benchmark_RELEASE`` or its ``dataset`` folder) works too.
+
+Splits and sample ids
+---------------------
+* ``train`` / ``val``: the VOC lists; sample id = the VOC id (``2007_000033``). ``trainval.txt`` is the
+  union of the two and is not exposed as a split (it would repeat every sample id). The VOC 2012
+  ``test`` list has no labels and is ignored.
+* ``sbd_train`` / ``sbd_val``: SBD's ``train.txt`` / ``val.txt``; sample id = ``sbd_<id>`` so that an
+  image present in both VOC and SBD never collides. By default (``sbd_exclude_voc=True``) SBD images
+  listed in VOC ``train`` or ``val`` are left out, exactly as mmsegmentation's ``voc_aug.py`` builds
+  ``aug.txt`` = (SBD train ∪ SBD val) − (VOC train ∪ VOC val): splits ``train + sbd_train + sbd_val``
+  are then the usual 10582-image "trainaug" set, with no VOC val image leaking into training.
+
+Labels
+------
+* Semantic: the PNG palette **index** (never the colour), 0 background, 1..20 in VOC order, 255 void.
+  Mode ``L`` PNGs holding the same indices are accepted (tools re-save VOC labels as grey, §2.3).
+* Instances: ``SegmentationObject`` value k = object k, 0 and 255 -> 0 (no instance); void pixels stay
+  255 in the semantic map. VOC has no per-instance class table, so the class of object k is read from
+  ``SegmentationClass`` under its pixels (as ChainerCV does). With ``object_classes="strict"`` (default)
+  every object must lie on exactly one class 1..20 (void pixels under an object are tolerated);
+  anything else is a :class:`~harmonize.errors.CorruptFileError` naming the object PNG. With
+  ``object_classes="vote"`` the reader gives no per-instance table and the engine takes the majority.
+* SBD: ``GTcls.Segmentation`` (0..20; no void band [U: commonly reported], 255 tolerated as void),
+  ``GTinst.Segmentation`` (0 = none, 1..N) and ``GTinst.Categories`` (class of instance k at row k).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from harmonize.datasets import _io, register
+from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.errors import (
+    ClassIdError,
+    CorruptFileError,
+    MissingFileError,
+    MissingKeyError,
+    ShapeError,
+)
+from harmonize.types import RawSample, SampleRef
+
+__all__ = ["VOC_CLASSES", "VOID", "PascalVOCReader", "synthesize", "voc_colormap"]
+
+#: VOC class names by id (``VOCopts.classes`` with background = 0), §2.2.
+VOC_CLASSES: tuple[str, ...] = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+#: Void / "difficult" border value in VOC label PNGs.
+VOID = 255
+_N_CLASSES = len(VOC_CLASSES)  # 21
+
+ObjectClasses = Literal["strict", "vote"]
+
+
+def voc_colormap(n: int = 256) -> np.ndarray:
+    """The VOC palette (``VOClabelcolormap.m``): ``(n, 3)`` uint8 RGB colours by index.
+
+    Bit ``3*j + c`` of the index sets bit ``7 - j`` of channel ``c`` (c = R, G, B). Index 255 gives
+    the cream void colour (224, 224, 192).
+    """
+    idx = np.arange(n, dtype=np.int64)
+    cmap = np.zeros((n, 3), np.int64)
+    c = idx.copy()
+    for j in range(8):
+        for ch in range(3):
+            cmap[:, ch] |= ((c >> ch) & 1) << (7 - j)
+        c >>= 3
+    return cmap.astype(np.uint8)
+
+
+# -- layout ---------------------------------------------------------------------------------------
+def _find_voc(root: Path) -> Path | None:
+    """The ``VOC2012`` folder under ``root`` (root itself, ``VOC2012``, ``VOCdevkit/VOC2012``)."""
+    for cand in (root, root / "VOC2012", root / "VOCdevkit" / "VOC2012"):
+        if (cand / "ImageSets" / "Segmentation").is_dir() or (cand / "SegmentationClass").is_dir():
+            return cand
+    return None
+
+
+def _find_sbd(base: Path) -> Path | None:
+    """SBD's ``dataset`` folder (holding ``cls/``) at ``base``, ``base/dataset`` or
+    ``base/benchmark_RELEASE/dataset``."""
+    for cand in (base, base / "dataset", base / "benchmark_RELEASE" / "dataset"):
+        if (cand / "cls").is_dir():
+            return cand
+    return None
+
+
+def _read_id_list(path: Path) -> list[str]:
+    """Ids of a split list: one per line (first token; blank lines skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"split list is not UTF-8 text ({exc})", path=path) from exc
+    return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+
+# -- decoding helpers -----------------------------------------------------------------------------
+def _check_classes(sem: np.ndarray, path: Path, *, void_ok: bool = True) -> None:
+    bad = sem >= _N_CLASSES
+    if void_ok:
+        bad &= sem != VOID
+    if bad.any():
+        vals = sorted(np.unique(sem[bad]).tolist())
+        raise ClassIdError(
+            f"label value(s) {vals[:10]} are not VOC classes (0..20"
+            + (", 255 void)" if void_ok else ")"),
+            path=path,
+        )
+
+
+def _object_classes(inst: np.ndarray, sem: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Class of every object from the class map under it; raise when an object is not on one class.
+
+    Void (255) class pixels under an object are ignored.
+    """
+    ids = np.unique(inst)
+    ids = ids[ids != 0]
+    on = (inst != 0) & (sem != VOID)
+    pairs = np.unique(inst[on].astype(np.int64) * 256 + sem[on].astype(np.int64))
+    pid, pcls = pairs // 256, pairs % 256
+    classes = np.zeros(len(ids), np.uint8)
+    for i, k in enumerate(ids.tolist()):
+        cls = pcls[pid == k]
+        if len(cls) != 1 or cls[0] == 0:
+            what = "only void" if len(cls) == 0 else f"class values {cls.tolist()}"
+            raise CorruptFileError(
+                f"object {k} covers {what} in SegmentationClass; a VOC object must lie on exactly "
+                "one class 1..20 (open the reader with object_classes='vote' to take the majority)",
+                path=path,
+            )
+        classes[i] = cls[0]
+    return ids.astype(np.int64), classes
+
+
+def _struct_field(mat: dict[str, Any], var: str, name: str, path: Path) -> np.ndarray:
+    """``mat[var][0][name][0]`` of a MATLAB struct loaded by scipy, with typed errors."""
+    s = mat[var]
+    if s.dtype.names is None or name not in s.dtype.names:
+        raise MissingKeyError(
+            f"struct {var!r} has no field {name!r} (fields: {list(s.dtype.names or ())})", path=path
+        )
+    if s.size < 1:
+        raise ShapeError(f"struct {var!r} is empty", path=path)
+    return np.asarray(s.reshape(-1)[0][name])
+
+
+def _int_map(a: np.ndarray, path: Path, what: str, dtype: type) -> np.ndarray:
+    if a.ndim != 2:
+        raise ShapeError(f"{what} must be a 2-D map, got shape {a.shape}", path=path)
+    if not np.issubdtype(a.dtype, np.integer):
+        if not np.issubdtype(a.dtype, np.floating) or not np.array_equal(a, np.round(a)):
+            raise ShapeError(f"{what} must hold integers, got dtype {a.dtype}", path=path)
+    info = np.iinfo(dtype)
+    if a.size and (a.min() < info.min or a.max() > info.max):
+        raise ShapeError(f"{what} holds values outside {info.min}..{info.max}", path=path)
+    return np.ascontiguousarray(a.astype(dtype))
+
+
+# -- reader ---------------------------------------------------------------------------------------
+class PascalVOCReader(Reader):
+    """Reader of PASCAL VOC 2012 segmentation, plus SBD as the extra splits ``sbd_train``/``sbd_val``.
+
+    Options
+    -------
+    sbd_root : path, None or False
+        SBD's ``benchmark_RELEASE`` folder (or its ``dataset`` folder). ``None`` (default) looks for
+        ``benchmark_RELEASE/dataset`` (or ``dataset/cls``, ``cls``) under ``root``; ``False`` ignores SBD.
+    sbd_exclude_voc : bool
+        Leave out SBD images listed in VOC train or val (mmsegmentation's ``aug.txt``; default True).
+    object_classes : {"strict", "vote"}
+        How the class of a VOC object is found (see the module docstring).
+    """
+
+    name = "pascal_voc"
+    split_names = ("train", "val", "sbd_train", "sbd_val")
+    layout_hint = (
+        "expected VOCdevkit/VOC2012/{JPEGImages,SegmentationClass,SegmentationObject,"
+        "ImageSets/Segmentation/{train,val}.txt} and/or benchmark_RELEASE/dataset/"
+        "{img,cls,inst,train.txt,val.txt}"
+    )
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        known = {"sbd_root", "sbd_exclude_voc", "object_classes"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(
+                f"{self.name} reader: unknown option(s) {unknown}; known: {sorted(known)}"
+            )
+        opts = {"sbd_root": None, "sbd_exclude_voc": True, "object_classes": "strict", **options}
+        if opts["object_classes"] not in ("strict", "vote"):
+            raise ValueError(
+                f"object_classes must be 'strict' or 'vote', not {opts['object_classes']!r}"
+            )
+        self._voc = _find_voc(self.root)
+        sbd_root = opts["sbd_root"]
+        if sbd_root is False:
+            self._sbd = None
+        elif sbd_root is None or sbd_root is True:
+            self._sbd = _find_sbd(self.root)
+        else:
+            base = Path(sbd_root)
+            if not base.exists():
+                raise MissingFileError("SBD root folder does not exist", path=base)
+            self._sbd = _find_sbd(base)
+            if self._sbd is None:
+                raise MissingFileError(
+                    "no SBD cls/ folder here (expected benchmark_RELEASE/dataset/cls)", path=base
+                )
+        return opts
+
+    # listing -------------------------------------------------------------------------------
+    def _voc_ids(self, split: str) -> list[str]:
+        if self._voc is None:
+            return []
+        p = self._voc / "ImageSets" / "Segmentation" / f"{split}.txt"
+        return _read_id_list(p) if p.is_file() else []
+
+    def _list(self) -> Iterator[SampleRef]:
+        voc = self._voc
+        for split in ("train", "val"):
+            if voc is None:
+                break
+            has_obj = (voc / "SegmentationObject").is_dir()
+            for vid in self._voc_ids(split):
+                paths = [
+                    str(voc / "JPEGImages" / f"{vid}.jpg"),
+                    str(voc / "SegmentationClass" / f"{vid}.png"),
+                ]
+                if has_obj:
+                    paths.append(str(voc / "SegmentationObject" / f"{vid}.png"))
+                meta = {"source": "voc2012"}
+                if vid[:4].isdigit():
+                    meta["year"] = int(vid[:4])
+                yield SampleRef(self.name, vid, split, tuple(paths), ("voc", vid), meta)
+        sbd = self._sbd
+        if sbd is None:
+            return
+        exclude: set[str] = set()
+        if self.options["sbd_exclude_voc"]:
+            exclude = set(self._voc_ids("train")) | set(self._voc_ids("val"))
+        for split in ("train", "val"):
+            p = sbd / f"{split}.txt"
+            if not p.is_file():
+                continue
+            for sid in _read_id_list(p):
+                if sid in exclude:
+                    continue
+                paths = (
+                    str(sbd / "img" / f"{sid}.jpg"),
+                    str(sbd / "cls" / f"{sid}.mat"),
+                    str(sbd / "inst" / f"{sid}.mat"),
+                )
+                yield SampleRef(
+                    self.name, f"sbd_{sid}", f"sbd_{split}", paths, ("sbd", sid), {"source": "sbd"}
+                )
+
+    # reading -------------------------------------------------------------------------------
+    def read(self, ref: SampleRef) -> RawSample:
+        if ref.key[0] == "sbd":
+            return self._read_sbd(ref)
+        return self._read_voc(ref)
+
+    def _read_voc(self, ref: SampleRef) -> RawSample:
+        img_p, cls_p = Path(ref.paths[0]), Path(ref.paths[1])
+        # palette index = label; never through RGB. Mode L (grey indices) is accepted too.
+        sem = _io.read_label_png(cls_p, dtypes=(np.uint8,))
+        _check_classes(sem, cls_p)
+        _io.check_same_size(
+            _io.read_image_size(img_p), sem.shape, cls_p, "JPEG image and SegmentationClass"
+        )
+        inst = ids = classes = None
+        if len(ref.paths) > 2:
+            obj_p = Path(ref.paths[2])
+            obj = _io.read_label_png(obj_p, dtypes=(np.uint8,))
+            _io.check_same_size(
+                sem.shape, obj.shape, obj_p, "SegmentationClass and SegmentationObject"
+            )
+            inst = np.where(obj == VOID, np.uint8(0), obj)
+            if self.options["object_classes"] == "strict":
+                ids, classes = _object_classes(inst, sem, obj_p)
+        return RawSample(
+            ref=ref,
+            semantic=sem,
+            instance=inst,
+            instance_ids=ids,
+            instance_classes=classes,
+            meta=dict(ref.meta),
+            load_image=functools.partial(_io.read_image_rgb, str(img_p)),
+        )
+
+    def _read_sbd(self, ref: SampleRef) -> RawSample:
+        img_p, cls_p, inst_p = (Path(p) for p in ref.paths)
+        cls_mat = _io.read_mat(cls_p, ["GTcls"])
+        seg = _struct_field(cls_mat, "GTcls", "Segmentation", cls_p)
+        sem = _int_map(seg, cls_p, "GTcls.Segmentation", np.uint8)
+        _check_classes(sem, cls_p)
+        _io.check_same_size(_io.read_image_size(img_p), sem.shape, cls_p, "image and GTcls")
+        inst_mat = _io.read_mat(inst_p, ["GTinst"])
+        iseg = _int_map(
+            _struct_field(inst_mat, "GTinst", "Segmentation", inst_p),
+            inst_p,
+            "GTinst.Segmentation",
+            np.uint16,
+        )
+        _io.check_same_size(sem.shape, iseg.shape, inst_p, "GTcls and GTinst segmentations")
+        cats = _struct_field(inst_mat, "GTinst", "Categories", inst_p).reshape(-1)
+        cats = _int_map(cats.reshape(1, -1), inst_p, "GTinst.Categories", np.uint8).reshape(-1)
+        iseg = np.where(iseg == VOID, np.uint16(0), iseg)  # defensive, as VOC's void [U]
+        ids = np.unique(iseg)
+        ids = ids[ids != 0].astype(np.int64)
+        if len(ids) and ids[-1] > len(cats):
+            raise CorruptFileError(
+                f"instance id {int(ids[-1])} has no entry in GTinst.Categories "
+                f"({len(cats)} entries)",
+                path=inst_p,
+            )
+        classes = cats[ids - 1] if len(ids) else np.zeros(0, np.uint8)
+        bad = (classes == 0) | (classes >= _N_CLASSES)
+        if bad.any():
+            raise ClassIdError(
+                f"GTinst.Categories holds {sorted(set(classes[bad].tolist()))}, not VOC classes "
+                "1..20",
+                path=inst_p,
+            )
+        return RawSample(
+            ref=ref,
+            semantic=sem,
+            instance=iseg,
+            instance_ids=ids,
+            instance_classes=classes.astype(np.uint8),
+            meta=dict(ref.meta),
+            load_image=functools.partial(_io.read_image_rgb, str(img_p)),
+        )
+
+
+# -- generator ------------------------------------------------------------------------------------
+#: Plausible RGB per class for the synthetic photos (not the palette; indexed by class 0..20).
+_PHOTO_COLOURS = np.clip(voc_colormap(_N_CLASSES).astype(np.int64) * 3 // 5 + 70, 0, 255).astype(
+    np.uint8
+)
+
+
+def _random_object(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """A random convex polygon or ellipse mask of plausible object size."""
+    from skimage.draw import ellipse, polygon
+
+    h, w = shape
+    r = rng.uniform(0.12, 0.3) * min(h, w)
+    cy, cx = rng.uniform(r * 0.6, h - r * 0.6), rng.uniform(r * 0.6, w - r * 0.6)
+    m = np.zeros(shape, bool)
+    if rng.random() < 0.5:
+        k = int(rng.integers(3, 8))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = r * rng.uniform(0.6, 1.0, k)
+        rr, cc = polygon(cy + rad * np.sin(ang), cx + rad * np.cos(ang), shape=shape)
+    else:
+        rr, cc = ellipse(
+            cy, cx, r, r * rng.uniform(0.5, 1.2), shape=shape, rotation=rng.uniform(0, 3)
+        )
+    m[rr, cc] = True
+    return m
+
+
+def _compose(
+    shape: tuple[int, int],
+    objects: list[tuple[np.ndarray, int, int]],
+    *,
+    void_band: bool,
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """Paint ``(mask, class, group)`` objects in order (later on top) and add VOC's void band.
+
+    The band (about 3 px, straddling the edge) surrounds each *group* of objects: objects of one
+    group touch without void between them (same-class neighbours). Returns the class map and the
+    object map as files hold them (255 on the band) and the class of each object id 1..N; objects
+    left without pixels are dropped and ids renumbered 1..N in paint order.
+    """
+    from scipy import ndimage
+
+    sem = np.zeros(shape, np.uint8)
+    obj = np.zeros(shape, np.int64)
+    for k, (mask, cls, _) in enumerate(objects, start=1):
+        sem[mask] = cls
+        obj[mask] = k
+    if void_band and objects:
+        band = np.zeros(shape, bool)
+        for g in sorted({grp for _, _, grp in objects}):
+            members = [k for k, (_, _, grp) in enumerate(objects, start=1) if grp == g]
+            union = np.isin(obj, members)
+            if union.any():
+                outer = ndimage.binary_dilation(union, iterations=2)
+                inner = ndimage.binary_erosion(union, iterations=1)
+                band |= outer & ~inner
+        sem[band] = VOID
+        obj[band] = VOID
+    out = np.zeros(shape, np.uint8)
+    classes: dict[int, int] = {}
+    new = 0
+    for k, (_, cls, _) in enumerate(objects, start=1):
+        here = obj == k
+        if here.any():
+            new += 1
+            out[here] = new
+            classes[new] = cls
+    out[obj == VOID] = VOID
+    return sem, out, classes
+
+
+def _voc_xml(vid: str, shape: tuple[int, int], obj: np.ndarray, classes: dict[int, int]) -> str:
+    """A minimal ``Annotations/{id}.xml`` with objects in instance order (§6; [U] order rule)."""
+    h, w = shape
+    parts = [
+        "<annotation>",
+        "\t<folder>VOC2012</folder>",
+        f"\t<filename>{vid}.jpg</filename>",
+        f"\t<size><width>{w}</width><height>{h}</height><depth>3</depth></size>",
+        "\t<segmented>1</segmented>",
+    ]
+    for k, cls in classes.items():
+        rr, cc = np.nonzero(obj == k)
+        parts += [
+            "\t<object>",
+            f"\t\t<name>{VOC_CLASSES[cls]}</name>",
+            "\t\t<difficult>0</difficult>",
+            f"\t\t<bndbox><xmin>{cc.min() + 1}</xmin><ymin>{rr.min() + 1}</ymin>"
+            f"<xmax>{cc.max() + 1}</xmax><ymax>{rr.max() + 1}</ymax></bndbox>",
+            "\t</object>",
+        ]
+    parts.append("</annotation>")
+    return "\n".join(parts) + "\n"
+
+
+def _rect(shape: tuple[int, int], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    m = np.zeros(shape, bool)
+    m[r0:r1, c0:c1] = True
+    return m
+
+
+def _edge_scenes(shape: tuple[int, int]) -> dict[str, list[tuple[np.ndarray, int, int]]]:
+    """VOC quirks: a background-only image, touching same-class objects (no void between them),
+    and an object whose pixels are all void except one."""
+    h, w = shape
+    return {
+        "background_only": [],
+        "touching_same_class": [
+            (_rect(shape, h // 4, 3 * h // 4, w // 8, w // 2), 15, 0),
+            (_rect(shape, h // 4, 3 * h // 4, w // 2, 7 * w // 8), 15, 0),
+        ],
+        "almost_all_void_object": [
+            (_rect(shape, h // 6, h // 2, w // 6, w // 2), 12, 0),
+            (_rect(shape, 3 * h // 4 - 1, 3 * h // 4 + 2, 3 * w // 4 - 1, 3 * w // 4 + 2), 5, 1),
+        ],
+    }
+
+
+def _write_sbd_mats(
+    dataset: Path, sid: str, sem: np.ndarray, obj: np.ndarray, cats: list[int]
+) -> None:
+    from scipy import ndimage, sparse
+
+    from harmonize.datasets._synth import write_mat
+
+    def edge(m: np.ndarray) -> sparse.csc_matrix:
+        return sparse.csc_matrix(m & ~ndimage.binary_erosion(m))
+
+    bounds = np.empty((20, 1), dtype=object)
+    for c in range(1, _N_CLASSES):
+        bounds[c - 1, 0] = edge(sem == c)
+    present = np.array(sorted(set(np.unique(sem).tolist()) - {0}), np.uint8).reshape(-1, 1)
+    write_mat(
+        dataset / "cls" / f"{sid}.mat",
+        {"GTcls": {"Segmentation": sem, "Boundaries": bounds, "CategoriesPresent": present}},
+    )
+    ibounds = np.empty((len(cats), 1), dtype=object)
+    for k in range(len(cats)):
+        ibounds[k, 0] = edge(obj == k + 1)
+    write_mat(
+        dataset / "inst" / f"{sid}.mat",
+        {
+            "GTinst": {
+                "Segmentation": obj,
+                "Boundaries": ibounds,
+                "Categories": np.array(cats, np.uint8).reshape(-1, 1),
+            }
+        },
+    )
+
+
+def synthesize(
+    out: str | Path,
+    *,
+    n: int = 3,
+    seed: int = 0,
+    size: tuple[int, int] = (96, 128),
+    edge_cases: bool = False,
+    sbd: bool = True,
+) -> SynthResult:
+    """Write a miniature PASCAL VOC 2012 (+ SBD) look-alike under ``out``.
+
+    Parameters
+    ----------
+    out : path-like
+        Folder to write ``VOCdevkit/VOC2012`` (and ``benchmark_RELEASE/dataset``) into; the reader's
+        root.
+    n : int
+        VOC images (alternately train and val), and as many SBD images.
+    seed : int
+        Random seed; the bytes written depend only on the arguments.
+    size : (H, W)
+        Image size in pixels.
+    edge_cases : bool
+        Add VOC quirks (a background-only image, touching same-class objects, an object that is void
+        but for one pixel) and SBD ones (an image with no instances, an SBD image also listed in VOC
+        val, which the reader leaves out by default).
+    sbd : bool
+        Also write the SBD set.
+
+    Returns
+    -------
+    SynthResult
+        Truth in native ids: semantic with 255 on the void band, instance map with 0 there.
+    """
+    from harmonize.datasets._synth import scene_image, write_rgb
+
+    rng = np.random.default_rng(seed)
+    shape = (int(size[0]), int(size[1]))
+    root = Path(out)
+    voc = root / "VOCdevkit" / "VOC2012"
+    palette = voc_colormap(256)
+    samples: dict[str, SynthTruth] = {}
+    quirks: dict[str, list[str]] = {}
+    lists: dict[str, list[str]] = {"train": [], "val": []}
+
+    scenes: list[tuple[str, list[tuple[np.ndarray, int, int]]]] = []
+    for _ in range(n):
+        k = int(rng.integers(1, 5))
+        objs = [(_random_object(rng, shape), int(rng.integers(1, _N_CLASSES)), j) for j in range(k)]
+        scenes.append(("", objs))
+    if edge_cases:
+        scenes += list(_edge_scenes(shape).items())
+
+    for i, (quirk, objs) in enumerate(scenes):
+        vid = f"{2007 + i % 6}_{1000 + 37 * i + int(seed) % 1000:06d}"
+        split = "train" if i % 2 == 0 else "val"
+        sem, obj, classes = _compose(shape, objs, void_band=True)
+        base = np.zeros(shape, np.uint8)
+        for m, cls, _ in objs:
+            base[m] = cls
+        write_rgb(voc / "JPEGImages" / f"{vid}.jpg", scene_image(rng, base, _PHOTO_COLOURS))
+        _io.write_png(voc / "SegmentationClass" / f"{vid}.png", sem, palette=palette)
+        _io.write_png(voc / "SegmentationObject" / f"{vid}.png", obj, palette=palette)
+        xml = voc / "Annotations" / f"{vid}.xml"
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        xml.write_text(_voc_xml(vid, shape, obj, classes), encoding="utf-8")
+        lists[split].append(vid)
+        samples[vid] = SynthTruth(
+            sample_id=vid,
+            split=split,
+            semantic=sem,
+            instance=np.where(obj == VOID, 0, obj).astype(np.uint8),
+            instance_classes=classes,
+            image_shape=shape,
+            meta={"source": "voc2012"},
+        )
+        if quirk:
+            quirks.setdefault(quirk, []).append(str(voc / "SegmentationObject" / f"{vid}.png"))
+    sets = voc / "ImageSets" / "Segmentation"
+    sets.mkdir(parents=True, exist_ok=True)
+    for split, ids in lists.items():
+        (sets / f"{split}.txt").write_text("".join(f"{x}\n" for x in sorted(ids)))
+    (sets / "trainval.txt").write_text(
+        "".join(f"{x}\n" for x in sorted(lists["train"] + lists["val"]))
+    )
+
+    if sbd:
+        _synth_sbd(root, rng, shape, n, edge_cases, lists, samples, quirks)
+    return SynthResult("pascal_voc", root, samples, {}, quirks)
+
+
+def _synth_sbd(
+    root: Path,
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    n: int,
+    edge_cases: bool,
+    voc_lists: dict[str, list[str]],
+    samples: dict[str, SynthTruth],
+    quirks: dict[str, list[str]],
+) -> None:
+    from harmonize.datasets._synth import scene_image, write_rgb
+
+    dataset = root / "benchmark_RELEASE" / "dataset"
+    scenes: list[tuple[str, str, list[tuple[np.ndarray, int, int]]]] = []
+    for i in range(n):
+        k = int(rng.integers(1, 5))
+        objs = [(_random_object(rng, shape), int(rng.integers(1, _N_CLASSES)), j) for j in range(k)]
+        scenes.append((f"2011_{3000 + 41 * i:06d}", "", objs))
+    if edge_cases:
+        scenes.append(("2011_009999", "sbd_no_instances", []))
+        if voc_lists["val"]:  # SBD train overlaps VOC val (real quirk, §2.6)
+            k = int(rng.integers(1, 4))
+            objs = [(_random_object(rng, shape), int(rng.integers(1, 21)), j) for j in range(k)]
+            scenes.append((voc_lists["val"][0], "sbd_overlaps_voc_val", objs))
+    lists: dict[str, list[str]] = {"train": [], "val": []}
+    for i, (sid, quirk, objs) in enumerate(scenes):
+        split = "train" if (i % 2 == 0 or quirk == "sbd_overlaps_voc_val") else "val"
+        sem, obj, classes = _compose(shape, objs, void_band=False)
+        write_rgb(dataset / "img" / f"{sid}.jpg", scene_image(rng, sem, _PHOTO_COLOURS))
+        cats = [classes[k] for k in sorted(classes)]
+        _write_sbd_mats(dataset, sid, sem, obj, cats)
+        lists[split].append(sid)
+        if quirk:
+            quirks.setdefault(quirk, []).append(str(dataset / "inst" / f"{sid}.mat"))
+        if quirk == "sbd_overlaps_voc_val":
+            continue  # left out by the reader's default sbd_exclude_voc=True
+        samples[f"sbd_{sid}"] = SynthTruth(
+            sample_id=f"sbd_{sid}",
+            split=f"sbd_{split}",
+            semantic=sem,
+            instance=obj.copy(),
+            instance_classes=classes,
+            image_shape=shape,
+            meta={"source": "sbd"},
+        )
+    for split, ids in lists.items():
+        (dataset / f"{split}.txt").write_text("".join(f"{x}\n" for x in sorted(ids)))
+
+
+register(
+    "pascal_voc",
+    reader=PascalVOCReader,
+    synthesize=synthesize,
+    description="PASCAL VOC 2012 segmentation (palette PNGs, 255 void) with SBD as extra splits",
+)
