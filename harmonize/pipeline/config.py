@@ -137,7 +137,7 @@ class RunConfig(_Model):
         p = Path(value).expanduser()
         if not p.is_absolute() and self._base is not None:
             p = self._base / p
-        return str(p)
+        return str(p.resolve())
 
     def with_base(self, base: str | PathLike[str] | None, path: Path | None = None) -> RunConfig:
         cfg = self.model_copy()
