@@ -1,0 +1,344 @@
+"""CoNSeP (colorectal nuclear segmentation and phenotypes), HoVer-Net release.
+
+Layout (reference ``nuclei_datasets.md`` §1.1; hover_net ``extract_patches.py``; eva
+``consep.py``)::
+
+    CoNSeP/README.txt
+    CoNSeP/Train/Images/train_1.png ... train_27.png    CoNSeP/Train/Labels/train_1.mat ...
+    CoNSeP/Test/Images/test_1.png   ... test_14.png     CoNSeP/Test/Labels/test_1.mat  ...
+    CoNSeP/{Train,Test}/Overlay/   (visualisations; not read)
+
+Label ``.mat`` keys (CoNSeP README.txt, §1.3): ``inst_map`` (H, W) 0 = background, 1..N nucleus id;
+``type_map`` (H, W) class 0..7 per pixel; ``inst_type`` (N, 1) class of each instance **in order of
+inst_map id** (row ``i`` is id ``i + 1``); ``inst_centroid`` (N, 2) **(x, y)** centroid, same order.
+Classes (§1.4): 0 background, 1 other, 2 inflammatory, 3 healthy epithelial, 4 dysplastic/malignant
+epithelial, 5 fibroblast, 6 muscle, 7 endothelial. The legacy release (before 14/03/2020) stored
+``<stem>.npy`` (H, W, 2) instead: ``[..., 0]`` instance, ``[..., 1]`` class; it is read when the
+``.mat`` is absent.
+
+Decisions (documented here because the README is silent):
+
+* Dtypes are undocumented ([U]); any numeric dtype with integer values is accepted, cast to int32.
+* Per-instance classes come from ``inst_type`` (as HoVer-Net's ``compute_stats.py`` uses them),
+  returned as ``RawSample.instance_ids`` / ``instance_classes`` for the ids present in ``inst_map``.
+  ``inst_type`` must have exactly ``max(inst_map)`` rows (row = id - 1); otherwise the row <-> id
+  correspondence is unknowable and a :class:`~harmonize.errors.ShapeError` is raised. An id with a
+  row but no pixels (a gap in 1..N) is allowed and simply not returned.
+* ``inst_type`` is not forced to agree with ``type_map``: the semantic map is ``type_map`` as
+  stored, and instances whose ``type_map`` majority differs from ``inst_type`` are listed in
+  ``meta["inst_type_disagrees"]`` (native ids) for reports, not raised.
+* Class values outside 0..7 in ``type_map`` or ``inst_type`` raise
+  :class:`~harmonize.errors.ClassIdError`. Whether real files hold ``inst_type`` 0 is [U]; 0 is a
+  declared class (background), so it is accepted.
+* ``inst_centroid`` is returned as ``meta["inst_centroid"]`` (K, 2) float64, **(x, y)**, aligned
+  with ``instance_ids``; ``inst_type`` and ``inst_centroid`` are optional (HoVer-Net's training
+  loader reads only ``inst_map`` and ``type_map``); without ``inst_type`` classes are left to the
+  engine's majority vote over ``type_map``.
+* Whether the released PNGs carry alpha is [U]; alpha is dropped on load.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harmonize.datasets import register
+from harmonize.datasets._hovernet import HoverNetReader, Labels, label_array
+from harmonize.datasets._synth import write_mat
+from harmonize.datasets.base import SynthResult, SynthTruth
+from harmonize.errors import ClassIdError, CorruptFileError, ShapeError, SizeMismatchError
+
+__all__ = ["CLASS_NAMES", "ConsepReader", "synthesize"]
+
+#: CoNSeP README "Class values" (confirmed in hover_net issue #69).
+CLASS_NAMES: dict[int, str] = {
+    0: "background",
+    1: "other",
+    2: "inflammatory",
+    3: "healthy epithelial",
+    4: "dysplastic/malignant epithelial",
+    5: "fibroblast",
+    6: "muscle",
+    7: "endothelial",
+}
+_MAX_CLASS = max(CLASS_NAMES)
+
+
+def _vector(arr: object, path: Path, key: str) -> np.ndarray:
+    """``inst_type`` as a 1-D int32 vector: accepts (N, 1) as written, (1, N), (N,) and empty."""
+    a = np.asarray(arr)
+    if a.size == 0:
+        return np.zeros(0, np.int32)
+    if a.ndim == 2 and 1 in a.shape:
+        a = a.reshape(-1)
+    if a.ndim != 1:
+        raise ShapeError(f"{key!r} must be (N, 1), got shape {a.shape}", path=path)
+    return label_array(a, path, key, ndim=1)
+
+
+def _check_classes(values: np.ndarray, path: Path, key: str) -> None:
+    bad = np.unique(values[values > _MAX_CLASS])
+    if bad.size:
+        raise ClassIdError(
+            f"{key!r} holds class id(s) {bad.tolist()}; CoNSeP classes are 0..{_MAX_CLASS} "
+            f"({', '.join(f'{k} {v}' for k, v in CLASS_NAMES.items())})",
+            path=path,
+        )
+
+
+def _majority(inst: np.ndarray, tmap: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Most frequent ``tmap`` value over each instance id of ``ids`` (ties: smallest class)."""
+    fg = inst > 0
+    pairs, counts = np.unique(
+        inst[fg].astype(np.int64) * (_MAX_CLASS + 1) + tmap[fg], return_counts=True
+    )
+    pid, pcls = pairs // (_MAX_CLASS + 1), pairs % (_MAX_CLASS + 1)
+    order = np.lexsort((pcls, -counts, pid))  # per id: most pixels first, then smallest class
+    pid, pcls = pid[order], pcls[order]
+    first = np.r_[True, pid[1:] != pid[:-1]]
+    table = dict(zip(pid[first].tolist(), pcls[first].tolist(), strict=True))
+    return np.array([table[i] for i in ids.tolist()], np.int32)
+
+
+class ConsepReader(HoverNetReader):
+    """Read CoNSeP from ``CoNSeP/{Train,Test}/{Images,Labels}`` (see the module docstring).
+
+    Samples: ids ``train_1``, ``test_14`` (the file stems); splits ``train`` / ``test``;
+    ``semantic`` uint8 = ``type_map`` (0..7); ``instance`` int32 = ``inst_map`` (file ids);
+    ``instance_ids`` / ``instance_classes`` from ``inst_type``; meta ``magnification="40x"``,
+    ``microns_per_pixel=0.25``, ``organ="colon"``, ``label_format`` (``"mat"`` or
+    ``"npy_legacy"``), ``inst_centroid`` and ``inst_type_disagrees`` (see module docstring).
+    """
+
+    name = "consep"
+    split_names = ("train", "test")
+    layout_hint = "expected CoNSeP/{Train,Test}/Images/train_1.png and Labels/train_1.mat"
+    dataset_dir = "CoNSeP"
+    split_dirs: ClassVar[Mapping[str, str]] = {"train": "Train", "test": "Test"}
+    image_suffixes = (".png", ".tif", ".tiff")
+    label_suffixes = (".mat", ".npy")
+    sample_meta: ClassVar[Mapping[str, Any]] = {
+        "magnification": "40x",
+        "microns_per_pixel": 0.25,
+        "organ": "colon",
+    }
+
+    def read_labels(self, path: Path) -> Labels:
+        if path.suffix.lower() == ".npy":
+            return self._read_legacy(path)
+        from harmonize.datasets._io import read_mat
+
+        mat = read_mat(path, ["inst_map", "type_map"], optional=["inst_type", "inst_centroid"])
+        inst = label_array(mat["inst_map"], path, "inst_map")
+        tmap = label_array(mat["type_map"], path, "type_map")
+        if inst.shape != tmap.shape:
+            raise SizeMismatchError(
+                f"inst_map is {inst.shape} but type_map is {tmap.shape}", path=path
+            )
+        _check_classes(tmap, path, "type_map")
+        ids = np.unique(inst)
+        ids = ids[ids > 0].astype(np.int64)
+        top = int(ids[-1]) if ids.size else 0
+        meta: dict[str, object] = {"label_format": "mat"}
+        classes = None
+        if "inst_type" in mat:
+            types = _vector(mat["inst_type"], path, "inst_type")
+            if types.shape[0] != top:
+                raise ShapeError(
+                    f"inst_type has {types.shape[0]} rows but the largest inst_map id is {top}; "
+                    "rows must list the class of ids 1..N in order",
+                    path=path,
+                )
+            _check_classes(types, path, "inst_type")
+            classes = types[ids - 1] if ids.size else np.zeros(0, np.int32)
+            if ids.size:
+                major = _majority(inst, tmap, ids)
+                meta["inst_type_disagrees"] = ids[major != classes].tolist()
+            else:
+                meta["inst_type_disagrees"] = []
+        if "inst_centroid" in mat:
+            cents = np.asarray(mat["inst_centroid"])
+            if cents.size == 0:
+                cents = np.zeros((0, 2))
+            if cents.ndim != 2 or cents.shape != (top, 2):
+                raise ShapeError(
+                    f"inst_centroid must be ({top}, 2) (x, y) for ids 1..{top}, "
+                    f"got shape {cents.shape}",
+                    path=path,
+                )
+            if not np.issubdtype(cents.dtype, np.number):
+                raise ShapeError(f"inst_centroid has non-numeric dtype {cents.dtype}", path=path)
+            meta["inst_centroid"] = cents.astype(np.float64)[ids - 1]
+        return Labels(
+            instance=inst,
+            semantic=tmap.astype(np.uint8),
+            instance_ids=ids if classes is not None else None,
+            instance_classes=classes,
+            meta=meta,
+        )
+
+    def _read_legacy(self, path: Path) -> Labels:
+        """Legacy ``<stem>.npy`` (H, W, 2): ``[..., 0]`` instance, ``[..., 1]`` class."""
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise CorruptFileError(f"cannot read .npy label file ({exc})", path=path) from exc
+        if arr.ndim != 3 or arr.shape[2] != 2:
+            raise ShapeError(
+                f"legacy CoNSeP .npy labels must be (H, W, 2) [instance, class], got {arr.shape}",
+                path=path,
+            )
+        inst = label_array(arr[..., 0], path, "[..., 0] (instance)")
+        tmap = label_array(arr[..., 1], path, "[..., 1] (class)")
+        _check_classes(tmap, path, "[..., 1] (class)")
+        return Labels(
+            instance=inst, semantic=tmap.astype(np.uint8), meta={"label_format": "npy_legacy"}
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# look-alike generator
+# ----------------------------------------------------------------------------------------------
+_README = """CoNSeP look-alike written by harmonize (synthetic data, not the real dataset).
+
+Each .mat file in Labels/ contains:
+'inst_map': instance map, 0 = background, 1..N = nucleus id
+'type_map': type map, 0 = background, 1..7 = class
+'inst_type': Nx1 class of each instance, in order of inst_map id
+'inst_centroid': Nx2 (x, y) centroid of each instance, in order of inst_map id
+
+Class values: 1 other, 2 inflammatory, 3 healthy epithelial, 4 dysplastic/malignant epithelial,
+5 fibroblast, 6 muscle, 7 endothelial.
+"""
+
+
+def _write_sample(
+    rng: np.random.Generator,
+    sdir: Path,
+    stem: str,
+    shape: tuple[int, int],
+    count: int,
+    quirks: tuple[str, ...],
+) -> tuple[np.ndarray, np.ndarray, dict[int, int], list[tuple[str, str]]]:
+    from skimage.segmentation import find_boundaries
+
+    from harmonize.datasets._synth import he_image, random_ellipses, write_rgb
+
+    ellipses = random_ellipses(rng, shape, count, (4.0, 10.0), overlap="overlap" in quirks)
+    n = len(ellipses)
+    classes = rng.integers(1, _MAX_CLASS + 1, size=n).astype(np.int64)
+    inst = np.zeros(shape, np.int32)
+    for k, e in enumerate(ellipses, start=1):
+        inst[e.mask(shape)] = k
+    if "gap_id" in quirks and n >= 2:
+        inst[inst == 2] = 0  # id 2 keeps its inst_type row but has no pixels
+    lut = np.r_[0, classes].astype(np.int32)
+    tmap = lut[inst]
+    cents = np.zeros((n, 2), np.float64)
+    for k, e in enumerate(ellipses, start=1):
+        rows, cols = np.nonzero(inst == k)
+        cents[k - 1] = (cols.mean(), rows.mean()) if rows.size else (e.col, e.row)  # (x, y)
+    img = he_image(rng, inst)
+    written: list[tuple[str, str]] = []
+    img_path = sdir / "Images" / f"{stem}.png"
+    write_rgb(img_path, img, alpha="rgba" in quirks)
+    if "legacy_npy" in quirks:
+        lab_path = sdir / "Labels" / f"{stem}.npy"
+        lab_path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(lab_path, np.stack([inst, tmap], axis=-1).astype(np.int32))
+    else:
+        lab_path = sdir / "Labels" / f"{stem}.mat"
+        write_mat(
+            lab_path,
+            {
+                "inst_map": inst,
+                "type_map": tmap,
+                "inst_type": classes.reshape(-1, 1).astype(np.float64),
+                "inst_centroid": cents,
+            },
+        )
+    overlay = img.copy()
+    overlay[find_boundaries(inst, mode="inner")] = (0, 255, 0)
+    write_rgb(sdir / "Overlay" / f"{stem}.png", overlay)
+    for q in quirks:
+        written.append((q, str(img_path if q == "rgba" else lab_path)))
+    present = np.unique(inst)
+    truth_classes = {int(i): int(lut[i]) for i in present[present > 0]}
+    return inst, tmap.astype(np.uint8), truth_classes, written
+
+
+def synthesize(
+    out: str | Path,
+    *,
+    n: int = 3,
+    seed: int = 0,
+    size: tuple[int, int] = (96, 96),
+    edge_cases: bool = False,
+) -> SynthResult:
+    """Write a miniature CoNSeP look-alike under ``out/CoNSeP``.
+
+    Parameters
+    ----------
+    out : path-like
+        Folder to write into (``CoNSeP/`` is created inside it).
+    n : int
+        Tiles in ``Train``; ``Test`` gets ``ceil(n / 2)``.
+    seed : int
+        Random seed; output bytes are identical for a seed (fixed ``.mat`` header text).
+    size : (int, int)
+        ``(H, W)`` in px (real tiles are 1000x1000; keep small for tests).
+    edge_cases : bool
+        Add quirks: a tile with zero instances (``inst_type`` shape (0, 1)), an RGBA PNG, a legacy
+        ``.npy`` label file, and a tile with overlapping nuclei and an id without pixels.
+
+    Notes
+    -----
+    ``.mat`` dtypes follow the reference's suggestion: ``inst_map``/``type_map`` int32,
+    ``inst_type`` float64 (N, 1), ``inst_centroid`` float64 (N, 2) as (x, y).
+    """
+    root = Path(out) / "CoNSeP"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "README.txt").write_text(_README, encoding="utf-8")
+    rng = np.random.default_rng(seed)
+    count = max(2, size[0] * size[1] // 800)
+    plans: list[tuple[str, str, int, tuple[str, ...]]] = [
+        ("train", f"train_{i}", count, ()) for i in range(1, n + 1)
+    ]
+    m = math.ceil(n / 2)
+    plans += [("test", f"test_{i}", count, ()) for i in range(1, m + 1)]
+    if edge_cases:
+        plans += [
+            ("train", f"train_{n + 1}", 0, ("zero_instances",)),
+            ("train", f"train_{n + 2}", count, ("rgba",)),
+            ("train", f"train_{n + 3}", count, ("legacy_npy",)),
+            ("test", f"test_{m + 1}", count * 2, ("overlap", "gap_id")),
+        ]
+    samples: dict[str, SynthTruth] = {}
+    quirks: dict[str, list[str]] = {}
+    for split, stem, k, qs in plans:
+        sdir = root / ("Train" if split == "train" else "Test")
+        inst, sem, cls, written = _write_sample(rng, sdir, stem, size, k, qs)
+        for q, p in written:
+            quirks.setdefault(q, []).append(p)
+        samples[stem] = SynthTruth(
+            sample_id=stem,
+            split=split,
+            semantic=sem,
+            instance=inst,
+            instance_classes=cls,
+            image_shape=size,
+            meta={"quirks": list(qs)},
+        )
+    return SynthResult(dataset="consep", root=root, samples=samples, quirks=quirks)
+
+
+register(
+    "consep",
+    reader=ConsepReader,
+    synthesize=synthesize,
+    description="CoNSeP nuclei, 7 classes (Train/Test; Images/*.png, Labels/*.mat or legacy .npy)",
+)
