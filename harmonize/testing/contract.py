@@ -71,14 +71,16 @@ class ReaderContract:
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture(scope="class")
-    def synth(self, tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
-        out = tmp_path_factory.mktemp(f"{self.dataset}_plain")
-        return datasets.synthesize(self.dataset, out, **self.synth_kwargs)
+    @classmethod
+    def synth(cls, tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+        out = tmp_path_factory.mktemp(f"{cls.dataset}_plain")
+        return datasets.synthesize(cls.dataset, out, **cls.synth_kwargs)
 
     @pytest.fixture(scope="class")
-    def synth_edge(self, tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
-        out = tmp_path_factory.mktemp(f"{self.dataset}_edge")
-        return datasets.synthesize(self.dataset, out, **{**self.synth_kwargs, "edge_cases": True})
+    @classmethod
+    def synth_edge(cls, tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+        out = tmp_path_factory.mktemp(f"{cls.dataset}_edge")
+        return datasets.synthesize(cls.dataset, out, **{**cls.synth_kwargs, "edge_cases": True})
 
     @staticmethod
     def read_all(result: SynthResult, **kwargs: Any) -> dict[str, RawSample]:
