@@ -7,21 +7,27 @@
 * :class:`Mapping` (``kind: mapping``) -- one (dataset, ontology) pair: every native class to one
   ontology node or special value, with a kind and a note.
 
-All models forbid unknown keys, so a typo in YAML is an error. Cross-field checks that need only the
-file itself (duplicate ids, parent cycles, colours) live here; checks across files (a mapping's
-classes against its dataset taxonomy) live in :mod:`harmonize.taxonomy.compile`.
+All models forbid unknown keys, so a typo in YAML is an error. Per-field checks (colours, id
+ranges, name patterns) live here; cross-field checks that need only the file itself (duplicate ids,
+parent cycles) live in :mod:`harmonize.taxonomy.checks` so that they can name the YAML line; checks
+across files (a mapping's classes against its dataset taxonomy) live in
+:mod:`harmonize.taxonomy.compile`.
+
+:class:`Level` (a cut through an ontology) is not a file kind; run configurations embed it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 __all__ = [
     "Color",
     "DatasetTaxonomy",
     "Encoding",
+    "Level",
     "Mapping",
     "MappingRule",
     "NativeClass",
@@ -31,11 +37,20 @@ __all__ = [
     "TaxonomyFile",
 ]
 
+
+def _list_to_tuple(value: Any) -> Any:
+    # YAML (and JSON) give sequences as lists; a colour is validated as a tuple, also in strict mode.
+    return tuple(value) if isinstance(value, list) else value
+
+
 #: An RGB colour, three integers 0..255.
-Color = tuple[
-    Annotated[int, Field(ge=0, le=255)],
-    Annotated[int, Field(ge=0, le=255)],
-    Annotated[int, Field(ge=0, le=255)],
+Color = Annotated[
+    tuple[
+        Annotated[int, Field(ge=0, le=255)],
+        Annotated[int, Field(ge=0, le=255)],
+        Annotated[int, Field(ge=0, le=255)],
+    ],
+    BeforeValidator(_list_to_tuple),
 ]
 
 Name = Annotated[str, Field(min_length=1, pattern=r"^[^\s].*[^\s]$|^[^\s]$")]
@@ -45,6 +60,13 @@ Scalar = str | int | float | bool
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # Where the model was loaded from (set by harmonize.taxonomy.loader; None when built in Python):
+    # the YAML file and a map from a location (keys and list indices) to its 1-based line.
+    _source: Path | None = PrivateAttr(None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    # Derived lookups (e.g. the parent map of an ontology), computed once per frozen model.
+    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,6 +220,31 @@ class Mapping(_Model):
     description: str | None = None
     reference: str | None = None
     rules: list[MappingRule] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Levels (cuts through an ontology; used by run configurations, not a file kind)
+# --------------------------------------------------------------------------------------------
+
+
+class Level(_Model):
+    """A cut through an ontology tree: a set of node names, or a depth.
+
+    ``nodes`` must be an antichain (no node an ancestor of another). ``depth`` counts from the
+    roots (depth 0); the cut is every node at that depth plus the leaves shallower than it. Each
+    mapped node rolls up to its nearest ancestor-or-self in the cut.
+    """
+
+    nodes: list[Identifier] | None = Field(
+        None, min_length=1, description="Names of the ontology nodes of the cut."
+    )
+    depth: int | None = Field(None, ge=0, description="Depth of the cut (roots are depth 0).")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Level:
+        if (self.nodes is None) == (self.depth is None):
+            raise ValueError("a level gives exactly one of `nodes` or `depth`")
+        return self
 
 
 TaxonomyFile = Annotated[DatasetTaxonomy | Ontology | Mapping, Field(discriminator="kind")]
