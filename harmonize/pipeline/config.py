@@ -83,8 +83,11 @@ class OutputConfig(_Model):
     path: str = Field(description="Store path (relative to the config file) or fsspec URL.")
     layers: list[Literal["semantic", "instance", "image"]] = ["semantic", "instance", "image"]
     boxes: bool = Field(False, description="Write box tables (CityPersons).")
-    tile: int = Field(256, ge=16, description="Inner chunk edge in pixels.")
-    samples_per_shard: int | None = Field(None, ge=1, description="Default: ~32 MiB shards.")
+    tile: int | None = Field(
+        None, ge=16, description="Inner chunk edge in pixels (default: 512 for >= 1 Mpx samples, "
+        "else 256)."
+    )
+    samples_per_shard: int | None = Field(None, ge=1, description="Default: ~64 MiB shards.")
     compression: Literal["zstd", "blosc", "none"] = "zstd"
     level: int = Field(3, ge=0, le=22)
     storage_options: dict[str, Any] = Field(default_factory=dict)

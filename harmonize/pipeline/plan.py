@@ -16,7 +16,7 @@ import numpy as np
 
 from harmonize.errors import ConfigError, HarmonizeError
 from harmonize.pipeline.config import RunConfig
-from harmonize.store.layout import SourceLayout, default_samples_per_shard
+from harmonize.store.layout import SourceLayout, default_samples_per_shard, default_tile
 from harmonize.types import CompiledMapping, SampleRef
 
 __all__ = [
@@ -269,7 +269,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             height=h,
             width=w,
             samples_per_shard=sps,
-            tile=out.tile,
+            tile=out.tile or default_tile(h, w),
             semantic_dtype=str(np.dtype(cm.out_dtype)),
             fill_semantic=int(cm.ignore),
             n_classes=0,

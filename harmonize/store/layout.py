@@ -39,6 +39,7 @@ __all__ = [
     "LAYERS",
     "SourceLayout",
     "default_samples_per_shard",
+    "default_tile",
     "smallest_uint",
 ]
 
@@ -63,7 +64,13 @@ def smallest_uint(max_value: int) -> str:
     raise ValueError(f"{max_value} does not fit any unsigned dtype")
 
 
-def default_samples_per_shard(height: int, width: int, target_bytes: int = 32 << 20) -> int:
+def default_tile(height: int, width: int) -> int:
+    """Inner chunk edge: 512 px for large samples (fewer, larger chunks write and compress
+    faster), 256 px otherwise (random patches read less)."""
+    return 512 if height * width >= 1 << 20 else 256
+
+
+def default_samples_per_shard(height: int, width: int, target_bytes: int = 64 << 20) -> int:
     """Samples per shard so that one shard of all layers is about ``target_bytes`` uncompressed
     (8 bytes/pixel: 1-2 semantic + 4 instance + 3 image); between 1 and 64."""
     per_sample = max(1, height * width * 8)

@@ -196,7 +196,9 @@ def write_shard(
             f"{layout.name}: a sample of shard {shard} is {hmax}x{wmax}, larger than the planned "
             f"{layout.height}x{layout.width}"
         )
-    # one write per layer covering the whole shard's used extent (whole-shard ownership)
+    # one write per layer covering the whole shard's used extent (whole-shard ownership). When no
+    # sample of the shard is padded, skip zarr's per-chunk "equals the fill value?" scan.
+    padded = bool(((hs != hmax) | (ws != wmax)).any())
     if hmax and wmax:
         for layer in layout.layers:
             fill = layout.fill_semantic if layer == "semantic" else 0
@@ -213,7 +215,8 @@ def write_shard(
                     buf[j, :h, :w] = it.sample.instance
                 elif layer == "image" and it.image is not None:
                     buf[j, :h, :w] = it.image
-            g[layer][start:stop, :hmax, :wmax] = buf
+            arr = g[layer] if padded else g[layer].with_config({"write_empty_chunks": True})
+            arr[start:stop, :hmax, :wmax] = buf
     pc = np.zeros((n, len(class_ids)), np.int64)
     ic = np.zeros((n, len(class_ids)), np.int64)
     nin = np.zeros(n, np.uint32)
