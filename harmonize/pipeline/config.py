@@ -84,8 +84,9 @@ class OutputConfig(_Model):
     layers: list[Literal["semantic", "instance", "image"]] = ["semantic", "instance", "image"]
     boxes: bool = Field(False, description="Write box tables (CityPersons).")
     tile: int | None = Field(
-        None, ge=16, description="Inner chunk edge in pixels (default: 512 for >= 1 Mpx samples, "
-        "else 256)."
+        None,
+        ge=16,
+        description="Inner chunk edge in pixels (default: 512 for >= 1 Mpx samples, else 256).",
     )
     samples_per_shard: int | None = Field(None, ge=1, description="Default: ~64 MiB shards.")
     compression: Literal["zstd", "blosc", "none"] = "zstd"

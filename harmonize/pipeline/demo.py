@@ -24,16 +24,18 @@ def configs_dir() -> Path:
 
 def demo_config(
     cfg: RunConfig,
-    data: Path,
-    out: Path,
+    data: str | Path,
+    out: str | Path,
     *,
     n: int = 3,
     seed: int = 0,
     cache: dict[str, Any] | None = None,
 ) -> RunConfig:
-    """``cfg`` with every source pointed at a freshly generated look-alike under ``data``."""
+    """``cfg`` with every source pointed at a freshly generated look-alike under ``data`` and its
+    store under ``out`` (``<out>/<config name>.zarr``)."""
     from harmonize import datasets
 
+    data, out = Path(data), Path(out)
     cache = {} if cache is None else cache
     sources = []
     for sc in cfg.sources:
@@ -57,8 +59,11 @@ def run_demo(
     console=None,
 ) -> dict[str, tuple[RunReport, Path]]:
     """Generate look-alikes of every dataset the shipped configs use and run each config."""
+    import shutil
+
     out = Path(out)
     data = out / "data"
+    shutil.rmtree(data, ignore_errors=True)  # generators write into fresh folders
     cache: dict[str, Any] = {}
     results: dict[str, tuple[RunReport, Path]] = {}
     for path in sorted(configs_dir().glob("*.yaml")):

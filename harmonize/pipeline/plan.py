@@ -65,6 +65,9 @@ class SourcePlan:
     mapping: CompiledMapping
     layout: SourceLayout
     mapping_path: str
+    #: The source's label space (harmonize.taxonomy.labelspace.LabelSpace.to_dict()), stored in
+    #: the store's root attribute ``label_spaces``.
+    label_space: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     """
     from harmonize import datasets
     from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
+    from harmonize.taxonomy.labelspace import label_space
 
     onto = load_ontology(
         config.ontology
@@ -285,6 +289,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
                 cm,
                 layout,
                 str(getattr(mapping, "_source", "") or ""),
+                label_space(tax, onto, mapping, level, coarse_policy=coarse).to_dict(),
             )
         )
     table = ontology_table(onto)

@@ -251,6 +251,7 @@ def run(
                 s.name: {"mapping": s.mapping_path, "report": s.mapping.report}
                 for s in plan.sources
             },
+            "label_spaces": {s.name: s.label_space for s in plan.sources},
         }
         try:
             group = create_store(

@@ -84,7 +84,9 @@ def _run_demo(tmp_path: Path, config: str, n: int = 2, **overrides):
     return cfg, cache
 
 
-@pytest.mark.parametrize("config", ["nuclei_merged.yaml", "cityscapes_19.yaml", "scene_merged.yaml"])
+@pytest.mark.parametrize(
+    "config", ["nuclei_merged.yaml", "cityscapes_19.yaml", "scene_merged.yaml"]
+)
 def test_shipped_config_round_trips_against_truth(tmp_path: Path, config: str) -> None:
     cfg, cache = _run_demo(tmp_path, config)
     report = run(cfg, workers=1)
@@ -165,10 +167,12 @@ def _small_nuclei(tmp_path: Path, n: int = 2, **output):
 def test_dask_executor_matches_local(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     cfg, _ = _small_nuclei(tmp_path, samples_per_shard=2)
-    local = cfg.model_copy(update={"output": cfg.output.model_copy(
-        update={"path": str(tmp_path / "local.zarr")})}).with_base(None)
-    dask = cfg.model_copy(update={"output": cfg.output.model_copy(
-        update={"path": str(tmp_path / "dask.zarr")})}).with_base(None)
+    local = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"path": str(tmp_path / "local.zarr")})}
+    ).with_base(None)
+    dask = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"path": str(tmp_path / "dask.zarr")})}
+    ).with_base(None)
     run(local, workers=2)
     report = run(dask, executor="dask", workers=2)
     assert report.executor == "dask"
@@ -177,8 +181,9 @@ def test_dask_executor_matches_local(tmp_path: Path) -> None:
 
 def test_killed_run_resumes_to_the_same_store(tmp_path: Path) -> None:
     cfg, _ = _small_nuclei(tmp_path, n=6, samples_per_shard=1)
-    clean = cfg.model_copy(update={"output": cfg.output.model_copy(
-        update={"path": str(tmp_path / "clean.zarr")})}).with_base(None)
+    clean = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"path": str(tmp_path / "clean.zarr")})}
+    ).with_base(None)
     run(clean, workers=1)
     data = clean.resolved()
     data["output"]["path"] = str(tmp_path / "killed.zarr")
@@ -187,7 +192,9 @@ def test_killed_run_resumes_to_the_same_store(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "harmonize", "run", str(cfg_path), "-j", "1", "--quiet"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     import zarr
 
@@ -197,7 +204,8 @@ def test_killed_run_resumes_to_the_same_store(tmp_path: Path) -> None:
         try:
             g = zarr.open_group(str(tmp_path / "killed.zarr"), mode="r")
             done = sum(
-                int((g["sources"][s]["shard_done"][:] != "").sum()) for s in g["sources"].group_keys()
+                int((g["sources"][s]["shard_done"][:] != "").sum())
+                for s in g["sources"].group_keys()
             )
         except Exception:
             done = 0
@@ -245,8 +253,12 @@ def test_bad_input_skip_lists_it_and_raise_names_it(tmp_path: Path) -> None:
     store = open_store(skip.output.path)
     assert sid not in {s.sample_id for s in store if s.source == "consep"}
     assert report.written == report.samples - 1
-    stop = skip.model_copy(update={"on_error": "raise", "output": skip.output.model_copy(
-        update={"path": str(tmp_path / "raise.zarr")})}).with_base(None)
+    stop = skip.model_copy(
+        update={
+            "on_error": "raise",
+            "output": skip.output.model_copy(update={"path": str(tmp_path / "raise.zarr")}),
+        }
+    ).with_base(None)
     with pytest.raises(HarmonizeError) as info:
         run(stop, workers=1)
     assert str(png) in str(info.value)
@@ -254,8 +266,10 @@ def test_bad_input_skip_lists_it_and_raise_names_it(tmp_path: Path) -> None:
 
 def test_config_errors_name_file_and_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.yaml"
-    p.write_text("name: x\nontology: nuclei\nsources:\n  - dataset: consep\n    rot: data\n"
-                 "output: {path: out.zarr}\n")
+    p.write_text(
+        "name: x\nontology: nuclei\nsources:\n  - dataset: consep\n    rot: data\n"
+        "output: {path: out.zarr}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(p)
     msg = str(info.value)
@@ -268,8 +282,10 @@ def test_relative_paths_resolve_against_the_config(tmp_path: Path) -> None:
     sub = tmp_path / "configs"
     sub.mkdir()
     p = sub / "c.yaml"
-    p.write_text("name: x\nontology: nuclei\nsources:\n  - {dataset: consep, root: ../data/C}\n"
-                 "output: {path: ../out/x.zarr}\n")
+    p.write_text(
+        "name: x\nontology: nuclei\nsources:\n  - {dataset: consep, root: ../data/C}\n"
+        "output: {path: ../out/x.zarr}\n"
+    )
     cfg = load_config(p)
     r = cfg.resolved()
     assert r["sources"][0]["root"] == str((tmp_path / "data" / "C").resolve())
@@ -289,9 +305,12 @@ def test_export_png_layout(tmp_path: Path) -> None:
     classes = json.loads((tmp_path / "png" / "classes.json").read_text())
     value_of = {c["id"]: c["value"] for c in classes if "id" in c}
     s = store[0]
-    ann = np.asarray(Image.open(tmp_path / "png" / "annotations" / s.split /
-                                f"{s.source}__{s.sample_id}.png"))
-    specials = {c["id"] for c in store.ontology.classes if c.get("role") not in (None, "background")}
+    ann = np.asarray(
+        Image.open(tmp_path / "png" / "annotations" / s.split / f"{s.source}__{s.sample_id}.png")
+    )
+    specials = {
+        c["id"] for c in store.ontology.classes if c.get("role") not in (None, "background")
+    }
     for cid in np.unique(s.semantic):
         want = 255 if int(cid) in specials else value_of[int(cid)]
         assert (ann[s.semantic == cid] == want).all()
