@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from harmonize.cli import config as _config
 from harmonize.cli import datasets as _datasets
+from harmonize.cli import diff as _diff
+from harmonize.cli import report as _report
 from harmonize.cli import run as _run
 from harmonize.cli import taxonomy as _taxonomy
 
@@ -22,6 +25,9 @@ app = typer.Typer(
 app.add_typer(_taxonomy.app, name="taxonomy")
 _datasets.register(app)
 _run.register(app)
+_config.register(app)
+_report.register(app)
+_diff.register(app)
 
 
 @app.callback()
