@@ -683,7 +683,9 @@ def _diff_mapping(
             continue
         if ta.to != tb.to:
             same = renames.get(ta.to) == tb.to
-            targets.append(TargetChange(cid, name, "target_renamed" if same else "remapped", ta, tb))
+            targets.append(
+                TargetChange(cid, name, "target_renamed" if same else "remapped", ta, tb)
+            )
         elif ta.kind != tb.kind:
             targets.append(TargetChange(cid, name, "kind", ta, tb))
         if ra.note != rb.note:  # type: ignore[union-attr]
