@@ -14,19 +14,23 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harmonize.errors import HarmonizeError, TaxonomyError
+from harmonize.errors import HarmonizeError, MissingFileError, TaxonomyError
 
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = ["load_model"]
 
 
-def load_model[M: BaseModel](path: str | PathLike[str], cls: type[M], error: type[HarmonizeError]) -> M:
+def load_model[M: BaseModel](
+    path: str | PathLike[str], cls: type[M], error: type[HarmonizeError], what: str = "YAML"
+) -> M:
     """Read ``path`` and validate it as ``cls``; problems raise ``error`` with file and line."""
     from harmonize.taxonomy._yaml import read_yaml
     from harmonize.taxonomy.loader import _translate
 
     p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"no such {what} file" if not p.exists() else "not a file", path=p)
     try:
         data, lines = read_yaml(p)
     except TaxonomyError as exc:

@@ -173,7 +173,7 @@ def load_config(path: str | PathLike[str]) -> RunConfig:
     from harmonize._yaml import load_model
 
     p = Path(path)
-    cfg = load_model(p, RunConfig, ConfigError)
+    cfg = load_model(p, RunConfig, ConfigError, what="run config")
     return cfg.with_base(p.resolve().parent, p.resolve())
 
 
