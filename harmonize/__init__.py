@@ -17,10 +17,12 @@ _EXPORTS: dict[str, str] = {
     "load_ontology": "harmonize.taxonomy:load_ontology",
     "load_mapping": "harmonize.taxonomy:load_mapping",
     "compile_mapping": "harmonize.taxonomy:compile_mapping",
+    "evaluation_mapping": "harmonize.taxonomy.reverse:evaluation_mapping",
     "remap_sample": "harmonize.engine.sample:remap_sample",
     "load_config": "harmonize.pipeline.config:load_config",
     "run": "harmonize.pipeline.run:run",
     "open_store": "harmonize.store.reader:open_store",
+    "diff": "harmonize.taxonomy.diff:diff",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -280,3 +280,91 @@ def schema_cmd(
         tmp.write_text(json.dumps(schema_of(k), indent=2) + "\n", encoding="utf-8")
         tmp.replace(target)
         typer.echo(f"wrote {target}")
+
+
+@app.command("reverse")
+def reverse_cmd(
+    ontology: str = typer.Argument(..., help="The ontology a model predicts in (e.g. nuclei)."),
+    dataset: str = typer.Argument(
+        ..., help="The dataset (or ontology, e.g. consep-4) to evaluate on."
+    ),
+    via: str | None = typer.Option(
+        None, "--via", help="Bridge dataset when the target is an ontology."
+    ),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Write this encoding's file values instead of class ids."
+    ),
+    unmatched: str = typer.Option(
+        "ignore",
+        "--unmatched",
+        help="Where ontology classes without counterpart go: ignore or background.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the table and report as JSON."),
+) -> None:
+    """Show the evaluation mapping from an ontology back onto a dataset's own classes.
+
+    Lists, for every ontology id, the dataset id a prediction is rewritten to and by which rule,
+    then what is lossy: collisions, collapsed classes, ambiguous and unmatched ontology classes,
+    dataset classes that cannot be recovered.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape as esc
+    from rich.table import Table
+
+    from harmonize.taxonomy.reverse import evaluation_mapping
+
+    cm = evaluation_mapping(
+        ontology,
+        dataset,
+        via=via,
+        encoding=encoding,
+        unmatched=unmatched,  # type: ignore[arg-type]
+    )
+    r = cm.report
+    if as_json:
+        out = {**r, "lut": cm.lut.tolist(), "background_id": cm.background}
+        typer.echo(json.dumps(out, indent=2))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    via_txt = f" via {r['via']}" if r["via"] else ""
+    table = Table(title=f"evaluation mapping {r['ontology']} -> {r['target']}{via_txt}")
+    for col in ("id", "ontology class", "->", "target class", "rule", "through"):
+        table.add_column(col, justify="right" if col in ("id", "->") else "left")
+    style = {"ambiguous": "red", "unmatched": "yellow", "ancestor": "cyan", "descendant": "cyan"}
+    for row in r["rows"]:
+        rule = row["rule"]
+        shown = f"[{style[rule]}]{rule}[/]" if rule in style else rule
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            str(row["to"]),
+            esc(row["to_name"]),
+            shown,
+            row["through"] or "",
+        )
+    console.print(table)
+    ign = r["ignore"]
+    console.print(
+        f"ignore value: {ign['id']} ({esc(ign['name'])}{', not a class of the target' if ign['fresh'] else ''})"
+    )
+    for c in r["collisions"]:
+        names = ", ".join(f"{x['id']} {esc(x['name'])}" for x in c["candidates"])
+        console.print(f"[red]collision[/] {c['node']}: {names} -> kept {c['chosen']}")
+    for c in r["collapsed"]:
+        console.print(f"[cyan]collapsed[/] {', '.join(c['from'])} -> {c['to']} {esc(c['to_name'])}")
+    for c in r["ambiguous"]:
+        names = ", ".join(esc(x["name"]) for x in c["candidates"])
+        console.print(f"[red]ambiguous[/] {c['name']}: coarser than {names} -> ignore")
+    if r["unmatched"]:
+        names = ", ".join(x["name"] for x in r["unmatched"])
+        console.print(f"[yellow]unmatched[/] ({len(r['unmatched'])}): {names}")
+    for c in r["unrecoverable"]:
+        console.print(f"[red]unrecoverable[/] {c['id']} {esc(c['name'])}: {esc(c['reason'])}")
+    for c in r["approx"]:
+        console.print(
+            f"[yellow]approx[/] {c['id']} {esc(str(c['name']))} -> {c['to']} ({c['mapping']})"
+        )
+    verdict = "[green]yes[/]" if r["round_trip"] else "[red]no[/]"
+    console.print(f"native -> {r['ontology']} -> native is the identity: {verdict}")

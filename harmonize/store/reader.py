@@ -18,7 +18,7 @@ from harmonize.errors import StoreError
 from harmonize.store.layout import FORMAT, SourceLayout
 from harmonize.store.writer import open_group, shard_summaries
 
-__all__ = ["OntologyTable", "Sample", "Store", "open_store"]
+__all__ = ["OntologyTable", "Sample", "Store", "label_space_arrays", "open_store"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,46 @@ class OntologyTable:
         for cid, c in self.by_id.items():
             cmap[cid] = c.get("color", (0, 0, 0))
         return cmap
+
+
+def label_space_arrays(space: dict[str, Any], class_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """A source's label space as arrays over a store's class columns.
+
+    Parameters
+    ----------
+    space : dict
+        One entry of the store's ``label_spaces`` attribute (see
+        :mod:`harmonize.taxonomy.labelspace`).
+    class_ids : ndarray, shape (C,)
+        Output id of each class column (:attr:`Store.class_ids`).
+
+    Returns
+    -------
+    dict with
+        ``valid_classes`` : ndarray (C,) bool -- the dataset mask: nodes the source does not label
+        as ``absent``, and background when the source writes it.
+        ``coarse_of`` : ndarray (C, C) bool -- row ``i``: the columns a pixel labelled
+        ``class_ids[i]`` by this source may truly be: the output leaves under it (one column, itself,
+        for a leaf label; background for background). All False for ids the source never writes and
+        for ignore, unlabeled and ambiguous (outside any loss).
+    """
+    col = {int(c): j for j, c in enumerate(np.asarray(class_ids).tolist())}
+    n = len(col)
+    valid = np.zeros(n, dtype=bool)
+    coarse = np.zeros((n, n), dtype=bool)
+    for c in space["classes"]:
+        j = col.get(int(c["id"]))
+        if j is None:
+            continue
+        valid[j] = c["status"] != "absent"
+        if c["label"]:
+            coarse[j, [col[int(v)] for v in c["leaves"] if int(v) in col]] = True
+    for s in space["specials"]:
+        j = col.get(int(s["id"]))
+        if j is not None and s["role"] == "background" and s["emitted"]:
+            valid[j] = True
+            coarse[j, j] = True
+    return {"valid_classes": valid, "coarse_of": coarse}
 
 
 @dataclass
@@ -183,6 +223,45 @@ class Store:
     @property
     def sources(self) -> list[str]:
         return [lay.name for lay in self.layouts]
+
+    @property
+    def has_label_spaces(self) -> bool:
+        """Whether the store records its sources' label spaces (stores written since issue 7)."""
+        return bool(self.meta.get("label_spaces"))
+
+    def label_space(self, source: str) -> dict[str, Any]:
+        """The label space of ``source``: per ontology node ``status`` (``exact``, ``coarse`` with
+        ``via``, ``partial``, ``absent``), the ids each label stands for, the special values it
+        writes, and whether it gives instances, classes or both (``gives``).
+
+        See :mod:`harmonize.taxonomy.labelspace` and ``docs/partial-labels.md``.
+
+        Raises
+        ------
+        KeyError
+            ``source`` is not a source of the store.
+        StoreError
+            The store was written without label spaces (rerun it to record them).
+        """
+        if source not in self.sources:
+            raise KeyError(f"no source {source!r}; sources: {self.sources}")
+        spaces = self.meta.get("label_spaces") or {}
+        if source not in spaces or spaces[source] is None:
+            raise StoreError(
+                f"store has no label space for source {source!r} (written before label spaces "
+                "were recorded); rerun the config with --overwrite",
+                path=self.url,
+            )
+        return spaces[source]
+
+    def label_space_arrays(self, source: str) -> dict[str, np.ndarray]:
+        """:func:`label_space_arrays` of ``source`` over :attr:`class_ids` (cached)."""
+        cache = self.__dict__.setdefault("_label_arrays", {})
+        if source not in cache:
+            cache[source] = label_space_arrays(self.label_space(source), self.class_ids)
+            for arr in cache[source].values():
+                arr.setflags(write=False)
+        return cache[source]
 
     @cached_property
     def _index(self) -> list[tuple[int, int]]:

@@ -71,6 +71,12 @@ class TrainingSet:
         Layers returned (``image``, ``semantic``, ``instance``).
     seed : int
         Seed of the random positions.
+
+    Items are dicts with ``index``, ``source``, ``origin`` (y0, x0) and the requested layers; when
+    the store records label spaces (every store written by ``harmonize run``), also
+    ``valid_classes`` (C,) bool -- the source's dataset mask over :attr:`Store.class_ids` -- and
+    ``coarse_of`` (C, C) bool -- row ``i``: the leaf columns a pixel labelled ``class_ids[i]`` may be
+    (see :func:`harmonize.store.reader.label_space_arrays` and the README's partial-label loss).
     """
 
     def __init__(
@@ -241,6 +247,11 @@ class TrainingSet:
             buf = np.full(shape, fills[layer], dtype=arr.dtype)
             buf[: y1 - y0, : x1 - x0] = arr[s.index, y0:y1, x0:x1]
             out[layer] = buf
+        if self.store.has_label_spaces:
+            # the source's dataset mask and label -> leaves table (same shape for every patch)
+            spaces = self.store.label_space_arrays(s.source)
+            out["valid_classes"] = spaces["valid_classes"].copy()
+            out["coarse_of"] = spaces["coarse_of"].copy()
         return out
 
     # -- pickling for DataLoader workers ------------------------------------------------------

@@ -171,9 +171,7 @@ class LabelSpace:
 
     def coarse_labels(self) -> dict[int, list[int]]:
         """Label id -> the output-leaf ids it stands for, for labels that are not leaves."""
-        return {
-            c.id: list(c.leaves) for c in self.classes if c.label and c.leaves != (c.id,)
-        }
+        return {c.id: list(c.leaves) for c in self.classes if c.label and c.leaves != (c.id,)}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (what the store keeps in ``label_spaces[source]``)."""
@@ -314,7 +312,9 @@ def label_space(
         }
         if above:
             via = above[0]
-            entries.append(ClassStatus(node.id, name, "coarse", via=via, via_id=nodes[via].id, **kw))
+            entries.append(
+                ClassStatus(node.id, name, "coarse", via=via, via_id=nodes[via].id, **kw)
+            )
             continue
         below = [m for m in [name, *out_desc[name]] if m in labels]
         covered = {leaf for m in below for leaf in leaves[m]}
@@ -327,9 +327,7 @@ def label_space(
         entries.append(ClassStatus(node.id, name, status, **kw))
 
     specials = tuple(
-        SpecialStatus(
-            s.id, s.name, s.role, s.id in natives_of, tuple(natives_of.get(s.id, ()))
-        )
+        SpecialStatus(s.id, s.name, s.role, s.id in natives_of, tuple(natives_of.get(s.id, ())))
         for s in sorted(special_by_id.values(), key=lambda s: s.id)
     )
     declared = cm.declared

@@ -229,7 +229,6 @@ def evaluation_mapping(
         if r.kind == "approx"
     ] + approx
 
-    nodes = h.node_map(src)
     covering: dict[str, list[_Target]] = {}
     for t in targets:
         for name in t.covers:
@@ -274,8 +273,14 @@ def evaluation_mapping(
     def row(x_id: int, x_name: str, t: _Target, rule: str, through: str | None = None) -> None:
         chosen[x_id] = t
         rows.append(
-            {"id": x_id, "name": x_name, "to": t.id, "to_name": t.name, "rule": rule,
-             "through": through}
+            {
+                "id": x_id,
+                "name": x_name,
+                "to": t.id,
+                "to_name": t.name,
+                "rule": rule,
+                "through": through,
+            }
         )
 
     def collide(x_name: str, cands: list[_Target], t: _Target | None) -> None:
@@ -325,9 +330,14 @@ def evaluation_mapping(
             row(n.id, x, t, "descendant", through[t.id][0])
         elif below:
             report["ambiguous"].append(
-                {"id": n.id, "name": x, "candidates": [
-                    {"id": c.id, "name": c.name} for c in sorted(below.values(), key=lambda c: c.id)
-                ]}
+                {
+                    "id": n.id,
+                    "name": x,
+                    "candidates": [
+                        {"id": c.id, "name": c.name}
+                        for c in sorted(below.values(), key=lambda c: c.id)
+                    ],
+                }
             )
             row(n.id, x, ign, "ambiguous")
         else:
@@ -351,7 +361,9 @@ def evaluation_mapping(
             continue
         reason = "negative id" if t.id < 0 else "collision" if t.covers else "covers nothing"
         if t.covers and t.id >= 0:
-            rivals = sorted({chosen[_id_of(src, c)].name for c in t.covers if _id_of(src, c) in chosen})
+            rivals = sorted(
+                {chosen[_id_of(src, c)].name for c in t.covers if _id_of(src, c) in chosen}
+            )
             reason = f"collision: its node(s) map to {', '.join(rivals)}"
         report["unrecoverable"].append({"id": t.id, "name": t.name, "reason": reason})
     # native -> ontology -> native is the identity iff every target class is reached from the
