@@ -11,6 +11,7 @@ import typer
 from harmonize.cli import config as _config
 from harmonize.cli import datasets as _datasets
 from harmonize.cli import diff as _diff
+from harmonize.cli import leakage as _leakage
 from harmonize.cli import report as _report
 from harmonize.cli import run as _run
 from harmonize.cli import taxonomy as _taxonomy
@@ -28,17 +29,24 @@ _run.register(app)
 _config.register(app)
 _report.register(app)
 _diff.register(app)
+_leakage.register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    if version:
+def _version(value: bool) -> None:
+    if value:
         from harmonize._version import __version__
 
         typer.echo(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """Harmonize the label maps of public segmentation datasets into one training-ready store."""
 
 
 def main() -> None:
