@@ -17,6 +17,7 @@ from harmonize.cli import run as _run
 from harmonize.cli import taxonomy as _taxonomy
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="harmonize",
     help="Harmonize the label maps of public segmentation datasets into one training-ready store.",
     no_args_is_help=True,

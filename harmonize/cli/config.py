@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Run configs: JSON Schema and dry-run checks.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="Run configs: JSON Schema and dry-run checks.", no_args_is_help=True
+)
 
 
 def register(root: typer.Typer) -> None:

@@ -11,7 +11,9 @@ from pathlib import Path
 import typer
 
 app = typer.Typer(
-    help="Inspect and validate taxonomy, ontology and mapping YAML files.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Inspect and validate taxonomy, ontology and mapping YAML files.",
+    no_args_is_help=True,
 )
 
 _KINDS = ("dataset", "ontology", "mapping")
