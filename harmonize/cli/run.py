@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_cmd)
     app.command("info")(info_cmd)
     export = typer.Typer(
-        help="Export a store to other tools' folder layouts.", no_args_is_help=True
+        rich_markup_mode=None,
+        help="Export a store to other tools' folder layouts.",
+        no_args_is_help=True,
     )
     export.command("png")(export_png_cmd)
     app.add_typer(export, name="export")
@@ -110,6 +112,11 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     report_path: Path | None = typer.Option(None, "--report", help="Write the JSON run report."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON run report on stdout."),
+    leakage: bool | None = typer.Option(
+        None,
+        "--leakage/--no-leakage",
+        help="Check the store for images shared across sources or splits (default: config).",
+    ),
 ) -> None:
     """Read the config's datasets, map them onto its ontology and write one Zarr store."""
     from harmonize.pipeline import run
@@ -123,6 +130,7 @@ def run_cmd(
             workers=workers,
             scheduler=scheduler,
             progress=cb,
+            leakage=leakage,
         )
     d = report.to_dict()
     if report_path is not None:
@@ -131,6 +139,10 @@ def run_cmd(
         typer.echo(json.dumps(d, indent=2))
     elif not quiet:
         _summary_table(report)
+        if report.leakage is not None and "leaks" in report.leakage:
+            from harmonize.cli.leakage import print_summary
+
+            print_summary(report.leakage)
 
 
 def info_cmd(store: str = typer.Argument(..., help="Store path or URL.")) -> None:

@@ -116,6 +116,11 @@ class RunConfig(_Model):
         "error", description="Label values the mapping does not declare: stop, or write ignore."
     )
     executor: ExecutorConfig = ExecutorConfig()
+    leakage: bool = Field(
+        False,
+        description="After the run, look for images shared across sources or splits (exact, "
+        "cropped or rescaled copies) and add the findings to the run report.",
+    )
 
     @model_validator(mode="after")
     def _unique_sources(self) -> RunConfig:

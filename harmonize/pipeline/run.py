@@ -94,8 +94,11 @@ class RunReport:
     seconds: float = 0.0
     executor: str = "local"
     workers: int = 1
+    #: findings of the leakage check (``LeakageReport.to_dict()``) when it ran
+    leakage: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.leakage is None else {"leakage": self.leakage}
         return {
             "name": self.name,
             "store": self.store,
@@ -109,6 +112,7 @@ class RunReport:
             "executor": self.executor,
             "workers": self.workers,
             "samples_per_second": round(self.written / self.seconds, 2) if self.seconds else None,
+            **extra,
         }
 
 
@@ -173,6 +177,7 @@ def run(
     scheduler: str | None = None,
     executor: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    leakage: bool | None = None,
 ) -> RunReport:
     """Run a config end to end and return a :class:`RunReport`.
 
@@ -189,6 +194,10 @@ def run(
         Override the config's executor settings.
     progress : callable, optional
         ``progress(phase, done, total)`` after each planned sample and each written shard's samples.
+    leakage : bool, optional
+        Run the leakage check (:func:`harmonize.leakage.find_leakage`) on the finished store and
+        add its findings to the report (``report.leakage``, also stored in the store's root
+        attributes). Default: the config's ``leakage``.
     """
     from harmonize._version import __version__
     from harmonize.store.writer import create_store, finalize, open_group, shard_summaries
@@ -320,4 +329,23 @@ def run(
         [s.layout for s in plan.sources],
         {"skipped": report.skipped, "report": report.to_dict()},
     )
+    if cfg.leakage if leakage is None else leakage:
+        _add_leakage(group, plan.url, report, so)
     return report
+
+
+def _add_leakage(group, url: str, report: RunReport, so: dict | None) -> None:
+    """Run the leakage check on the finished store; record it in the report and the store."""
+    from harmonize.leakage import find_leakage
+    from harmonize.store.reader import open_store
+
+    store = open_store(url, storage_options=so)
+    if not any("image" in lay.layers for lay in store.layouts):
+        report.leakage = {"skipped": "the run wrote no image layer"}
+    else:
+        sources = [lay.name for lay in store.layouts if "image" in lay.layers]
+        report.leakage = find_leakage(store, sources=sources).to_dict()
+    meta = dict(group.attrs["harmonize"])
+    meta["report"] = report.to_dict()
+    meta["leakage"] = report.leakage
+    group.attrs["harmonize"] = meta

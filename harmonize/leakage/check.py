@@ -1,0 +1,433 @@
+"""Finding the same tissue (or scene) in several images: exact copies, crops and rescaled copies.
+
+:func:`find_duplicates` works on any sequence of ``(ImageRef, image)``; :func:`find_leakage` feeds it
+the images of a harmonize store. A pair of images is *leakage* when the two come from different
+sources or different splits; a pair within one source and split is a *duplicate* (reported apart).
+The method and its tolerance are described in ``docs/leakage.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from harmonize.leakage.hashing import WindowHashes, content_hash, window_hashes, working_image
+from harmonize.leakage.match import estimate_transform, verify, window_matches
+
+__all__ = [
+    "ImageRef",
+    "LeakageParams",
+    "LeakageReport",
+    "Match",
+    "find_duplicates",
+    "find_leakage",
+]
+
+Kind = Literal["exact", "near", "crop", "rescale", "crop+rescale"]
+
+#: |log2 scale| below this counts as "same scale" (about 2 %).
+SAME_SCALE_LOG2 = 0.03
+#: An image at least this fraction of whose area is shared counts as wholly shared.
+FULL_OVERLAP = 0.97
+
+
+@dataclass(frozen=True)
+class LeakageParams:
+    """Settings of the near-duplicate search (the defaults are the documented tolerance).
+
+    Attributes
+    ----------
+    max_side : int
+        Working resolution: images are downscaled so their longer side is at most this many px.
+    window, stride : int
+        Hashed window edge and grid step, in pixels of each pyramid level.
+    levels_per_octave : int
+        Pyramid levels per halving of size.
+    octaves : float
+        Largest relative scale searched is ``2 ** octaves`` (either way).
+    min_contrast : float
+        Windows flatter than this (RMS grey amplitude in [0, 1]) are not hashed.
+    max_hamming : int
+        Largest Hamming distance (of 63 bits) between matching window hashes.
+    bands : int
+        Bit bands for candidate generation.
+    min_votes : int
+        Fewest geometrically consistent window matches for a candidate pair.
+    min_score : float
+        Smallest normalized cross-correlation of the overlap for a verified near-duplicate.
+    """
+
+    max_side: int = 1024
+    window: int = 32
+    stride: int = 4
+    levels_per_octave: int = 4
+    octaves: float = 2.0
+    min_contrast: float = 0.01
+    max_hamming: int = 12
+    bands: int = 4
+    min_votes: int = 4
+    min_score: float = 0.8
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_side": self.max_side >= self.window,
+            "window": self.window >= 16,
+            "stride": 1 <= self.stride <= self.window,
+            "levels_per_octave": self.levels_per_octave >= 1,
+            "octaves": self.octaves >= 0,
+            "max_hamming": 0 <= self.max_hamming <= 63,
+            "bands": 1 <= self.bands <= 16,
+            "min_votes": self.min_votes >= 1,
+            "min_score": -1.0 <= self.min_score <= 1.0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid leakage parameters {bad}: {self}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where an image comes from: source, split and sample id (``index``: store index, if any)."""
+
+    source: str
+    split: str
+    sample_id: str
+    index: int | None = None
+    shape: tuple[int, int] | None = None
+
+    def label(self) -> str:
+        return f"{self.source}/{self.split}/{self.sample_id}"
+
+
+@dataclass(frozen=True)
+class Match:
+    """Two images that share content.
+
+    ``b`` shows ``a``'s content mapped by ``p_b = scale * p_a + offset`` (pixel-edge coordinates of
+    the original images; ``offset`` is where ``a``'s top-left corner lands in ``b``, ``(row, col)``).
+    Pairs are oriented so that ``a`` is the one more wholly contained in the other (the crop), and
+    for two whole images so that ``scale <= 1`` (``b`` is the smaller rendition).
+
+    Attributes
+    ----------
+    kind : {"exact", "near", "crop", "rescale", "crop+rescale"}
+        ``exact``: equal decoded pixels. ``near``: same framing and scale, different pixels
+        (re-encoding, noise, colour). ``crop``: same scale, the shared region is not all of both.
+        ``rescale``: both wholly shared, different scale. ``crop+rescale``: both.
+    score : float
+        Normalized cross-correlation of the shared region (1.0 for exact copies).
+    overlap_a, overlap_b : float
+        Fraction of each image's area that is shared.
+    votes : int
+        Geometrically consistent window matches behind the candidate (0 for exact copies).
+    """
+
+    a: ImageRef
+    b: ImageRef
+    kind: Kind
+    scale: float
+    offset: tuple[float, float]
+    score: float
+    overlap_a: float
+    overlap_b: float
+    votes: int = 0
+
+    @property
+    def across(self) -> list[str]:
+        """What differs between the two: ``["source"]``, ``["split"]``, both, or nothing."""
+        out = []
+        if self.a.source != self.b.source:
+            out.append("source")
+        if self.a.split != self.b.split:
+            out.append("split")
+        return out
+
+    @property
+    def leak(self) -> bool:
+        """True when the pair crosses sources or splits."""
+        return bool(self.across)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("a", "b"):
+            if d[k]["shape"] is not None:
+                d[k]["shape"] = list(d[k]["shape"])
+        d["offset"] = [round(self.offset[0], 2) + 0.0, round(self.offset[1], 2) + 0.0]
+        d["scale"] = round(self.scale, 4)
+        d["score"] = round(self.score, 4)
+        d["overlap_a"] = round(self.overlap_a, 4)
+        d["overlap_b"] = round(self.overlap_b, 4)
+        d["across"] = self.across
+        d["leak"] = self.leak
+        return d
+
+
+@dataclass
+class LeakageReport:
+    """What :func:`find_duplicates` found.
+
+    Attributes
+    ----------
+    matches : list of Match
+        Every pair sharing content; :attr:`leaks` and :attr:`duplicates` split them.
+    n_images : int
+        Images checked.
+    unchecked : list of ImageRef
+        Images too small or too flat to hash (only their exact copies are found).
+    params : LeakageParams
+    seconds : float
+    """
+
+    matches: list[Match]
+    n_images: int
+    unchecked: list[ImageRef] = field(default_factory=list)
+    params: LeakageParams = field(default_factory=LeakageParams)
+    seconds: float = 0.0
+
+    @property
+    def leaks(self) -> list[Match]:
+        """Pairs across sources or splits."""
+        return [m for m in self.matches if m.leak]
+
+    @property
+    def duplicates(self) -> list[Match]:
+        """Pairs within one source and split."""
+        return [m for m in self.matches if not m.leak]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "images": self.n_images,
+            "leaks": [m.to_dict() for m in self.leaks],
+            "duplicates": [m.to_dict() for m in self.duplicates],
+            "unchecked": [r.label() for r in self.unchecked],
+            "params": asdict(self.params),
+            "seconds": round(self.seconds, 3),
+        }
+
+    def render(self, fmt: Literal["text", "json", "markdown"] = "text") -> str:
+        """The report as plain text, JSON or a Markdown table."""
+        from harmonize.leakage.render import render
+
+        return render(self, fmt)
+
+
+# ------------------------------------------------------------------------------------------------
+def _kind(scale: float, overlap_a: float, overlap_b: float) -> Kind:
+    same_scale = abs(np.log2(scale)) < SAME_SCALE_LOG2
+    whole = overlap_a >= FULL_OVERLAP and overlap_b >= FULL_OVERLAP
+    if whole:
+        return "near" if same_scale else "rescale"
+    return "crop" if same_scale else "crop+rescale"
+
+
+def _oriented(
+    a: ImageRef, b: ImageRef, scale: float, offset: tuple[float, float], oa: float, ob: float
+) -> tuple[ImageRef, ImageRef, float, tuple[float, float], float, float]:
+    """Swap ``a`` and ``b`` (inverting the transform) so ``a`` is the contained one."""
+    swap = ob > oa + 0.02 or (abs(ob - oa) <= 0.02 and scale > 1.0 + 1e-9)
+    if not swap:
+        return a, b, scale, offset, oa, ob
+    inv = 1.0 / scale
+    return b, a, inv, (-offset[0] * inv, -offset[1] * inv), ob, oa
+
+
+@dataclass
+class _Entry:
+    ref: ImageRef
+    digest: str
+    shape: tuple[int, int]
+    grey: np.ndarray | None = None
+    factor: float = 1.0
+    windows: WindowHashes | None = None
+    copies: list[ImageRef] = field(default_factory=list)  # exact copies of this representative
+
+
+def find_duplicates(
+    images: Iterable[tuple[ImageRef, np.ndarray]],
+    params: LeakageParams | None = None,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    total: int | None = None,
+) -> LeakageReport:
+    """Find exact copies, crops and rescaled copies among images.
+
+    Parameters
+    ----------
+    images : iterable of (ImageRef, ndarray)
+        Each image ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` grey), with where it comes from. Images are
+        consumed one at a time; only a grey working copy (at most ``max_side`` px) is kept.
+    params : LeakageParams, optional
+        Search settings; the defaults are the documented tolerance.
+    progress : callable, optional
+        ``progress(phase, done, total)`` with phases ``"hash"`` (per image) and ``"verify"`` (per
+        candidate pair).
+    total : int, optional
+        Number of images, for progress only.
+
+    Returns
+    -------
+    LeakageReport
+    """
+    p = params or LeakageParams()
+    t0 = time.perf_counter()
+    reps: list[_Entry] = []
+    by_digest: dict[str, _Entry] = {}
+    n = 0
+    for ref, img in images:
+        n += 1
+        arr = np.asarray(img)
+        ref = ref if ref.shape is not None else _with_shape(ref, arr.shape[:2])
+        digest = content_hash(arr)
+        if digest in by_digest:
+            by_digest[digest].copies.append(ref)
+        else:
+            grey, factor = working_image(arr, p.max_side)
+            wh = window_hashes(
+                grey,
+                factor,
+                window=p.window,
+                stride=p.stride,
+                levels_per_octave=p.levels_per_octave,
+                octaves=p.octaves,
+                min_contrast=p.min_contrast,
+            )
+            e = _Entry(ref, digest, arr.shape[:2], grey, factor, wh)
+            reps.append(e)
+            by_digest[digest] = e
+        if progress:
+            progress("hash", n, total or 0)
+
+    matches: list[Match] = []
+    for e in reps:  # exact copies: every pair within a digest group
+        group = [e.ref, *e.copies]
+        for i in range(len(group)):
+            for j in range(i + 1, len(group)):
+                matches.append(Match(group[i], group[j], "exact", 1.0, (0.0, 0.0), 1.0, 1.0, 1.0))
+
+    unchecked = [r for e in reps if not len(e.windows) for r in (e.ref, *e.copies)]
+    for ia, ib, v in _verified_pairs(reps, p, progress):
+        ea, eb = reps[ia], reps[ib]
+        for ra in (ea.ref, *ea.copies):
+            for rb in (eb.ref, *eb.copies):
+                a, b, s, o, oa, ob = _oriented(ra, rb, v.scale, v.offset, v.overlap_a, v.overlap_b)
+                matches.append(Match(a, b, _kind(s, oa, ob), s, o, v.score, oa, ob, v.votes))
+    matches.sort(key=lambda m: (not m.leak, m.a.label(), m.b.label()))
+    return LeakageReport(matches, n, unchecked, p, time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class _Found:
+    scale: float
+    offset: tuple[float, float]
+    score: float
+    overlap_a: float
+    overlap_b: float
+    votes: int
+
+
+def _verified_pairs(
+    reps: Sequence[_Entry], p: LeakageParams, progress: Callable[[str, int, int], None] | None
+) -> list[tuple[int, int, _Found]]:
+    """Candidate pairs of representatives from window matches, verified by NCC."""
+    tables = [e.windows for e in reps]
+    if sum(len(t) for t in tables) == 0:
+        return []
+    hashes = np.concatenate([t.hashes for t in tables])
+    owner = np.concatenate([np.full(len(t), k, np.int64) for k, t in enumerate(tables)])
+    local = np.concatenate([np.arange(len(t)) for t in tables])
+    u, v = window_matches(hashes, owner, max_hamming=p.max_hamming, bands=p.bands)
+    if not len(u):
+        return []
+    ia, ib = owner[u], owner[v]
+    order = np.lexsort((ib, ia))
+    u, v, ia, ib = u[order], v[order], ia[order], ib[order]
+    cut = np.flatnonzero(np.r_[True, (ia[1:] != ia[:-1]) | (ib[1:] != ib[:-1]), True])
+    groups = [(cut[k], cut[k + 1]) for k in range(len(cut) - 1)]
+    groups = [g for g in groups if g[1] - g[0] >= p.min_votes]
+    out = []
+    for done, (lo, hi) in enumerate(groups, 1):
+        a, b = int(ia[lo]), int(ib[lo])
+        ea, eb = reps[a], reps[b]
+        # cell: half a window at the coarsest working scale of b, in pixels of b
+        t = estimate_transform(
+            ea.windows,
+            local[u[lo:hi]],
+            eb.windows,
+            local[v[lo:hi]],
+            levels_per_octave=p.levels_per_octave,
+            cell=p.window / 4 / eb.factor,
+            min_votes=p.min_votes,
+        )
+        if progress:
+            progress("verify", done, len(groups))
+        if t is None:
+            continue
+        got = verify(ea.grey, ea.factor, eb.grey, eb.factor, t, shape_a=ea.shape, shape_b=eb.shape)
+        if got is None or got.score < p.min_score:
+            continue
+        out.append(
+            (a, b, _Found(got.scale, got.offset, got.score, got.overlap_a, got.overlap_b, t.votes))
+        )
+    return out
+
+
+def _with_shape(ref: ImageRef, shape: tuple[int, ...]) -> ImageRef:
+    return ImageRef(ref.source, ref.split, ref.sample_id, ref.index, (int(shape[0]), int(shape[1])))
+
+
+def find_leakage(
+    store: Any,
+    *,
+    params: LeakageParams | None = None,
+    sources: Sequence[str] | None = None,
+    splits: Sequence[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> LeakageReport:
+    """Find images shared across the sources and splits of a harmonize store.
+
+    Parameters
+    ----------
+    store : Store or str
+        An open :class:`~harmonize.store.reader.Store`, or its path/URL (opened even if incomplete:
+        the image layer is all that is needed).
+    params : LeakageParams, optional
+        Search settings (see :class:`LeakageParams`).
+    sources, splits : sequence of str, optional
+        Restrict the check to these sources / splits (default: all).
+    progress : callable, optional
+        ``progress(phase, done, total)``.
+
+    Returns
+    -------
+    LeakageReport
+
+    Raises
+    ------
+    StoreError
+        When the store holds no image layer (the run did not write ``image``).
+    """
+    from harmonize.errors import StoreError
+    from harmonize.store.reader import Store, open_store
+
+    st = store if isinstance(store, Store) else open_store(str(store), allow_incomplete=True)
+    lacking = [lay.name for lay in st.layouts if "image" not in lay.layers]
+    if sources is not None:
+        lacking = [s for s in lacking if s in sources]
+    if lacking:
+        raise StoreError(
+            f"sources {lacking} have no image layer; the leakage check compares images: write "
+            "them with output.layers including `image`",
+            path=st.url,
+        )
+    idx = st.indices(sources, splits)
+
+    def gen() -> Iterable[tuple[ImageRef, np.ndarray]]:
+        for i in idx:
+            s = st[i]
+            yield ImageRef(s.source, s.split, s.sample_id, i, (s.height, s.width)), s.image
+
+    return find_duplicates(gen(), params, progress=progress, total=len(idx))
