@@ -105,11 +105,12 @@ def test_store_ontology_table_names_all_four(tmp_path) -> None:
     from harmonize.store import open_store
 
     cfg = demo_config(
-        load_config(configs_dir() / "nuclei_merged.yaml"), tmp_path / "d", tmp_path / "o", n=1
+        load_config(configs_dir() / "nuclei_merged.yaml"),
+        tmp_path / "d",
+        tmp_path / "o",
+        n=1,
+        datasets={"monusac"},
     )
-    cfg = cfg.model_copy(
-        update={"sources": [s for s in cfg.sources if s.dataset == "monusac"]}
-    ).with_base(None)
     run(cfg, workers=1)
     store = open_store(cfg.output.path)
     raw = yaml.safe_load(CAT.ontologies["nuclei"].read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,24 @@ def demo_config(
     n: int = 3,
     seed: int = 0,
     cache: dict[str, Any] | None = None,
+    datasets: Collection[str] | None = None,
 ) -> RunConfig:
     """``cfg`` with every source pointed at a freshly generated look-alike under ``data`` and its
-    store under ``out`` (``<out>/<config name>.zarr``)."""
-    from harmonize import datasets
+    store under ``out`` (``<out>/<config name>.zarr``).
+
+    ``cache`` (dataset -> SynthResult) reuses look-alikes across configs and returns the ground
+    truth of each; ``datasets`` keeps only the sources of those datasets.
+    """
+    from harmonize import datasets as registry
 
     data, out = Path(data), Path(out)
     cache = {} if cache is None else cache
     sources = []
     for sc in cfg.sources:
+        if datasets is not None and sc.dataset not in datasets:
+            continue
         if sc.dataset not in cache:
-            cache[sc.dataset] = datasets.synthesize(sc.dataset, data / sc.dataset, n=n, seed=seed)
+            cache[sc.dataset] = registry.synthesize(sc.dataset, data / sc.dataset, n=n, seed=seed)
         res = cache[sc.dataset]
         opts = {**res.reader_options, **sc.options}
         sources.append(

@@ -19,10 +19,13 @@ runner = CliRunner()
 
 def _small_config(tmp_path: Path) -> Path:
     cfg = demo_config(
-        load_config(configs_dir() / "nuclei_merged.yaml"), tmp_path / "data", tmp_path / "out", n=1
+        load_config(configs_dir() / "nuclei_merged.yaml"),
+        tmp_path / "data",
+        tmp_path / "out",
+        n=1,
+        datasets=("consep", "kumar"),
     )
     data = cfg.resolved()
-    data["sources"] = [s for s in data["sources"] if s["dataset"] in ("consep", "kumar")]
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
     return path

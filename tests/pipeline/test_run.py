@@ -75,10 +75,10 @@ class Reference:
         return out
 
 
-def _run_demo(tmp_path: Path, config: str, n: int = 2, **overrides):
+def _run_demo(tmp_path: Path, config: str, n: int = 2, datasets=None, **overrides):
     cfg = load_config(configs_dir() / config)
     cache: dict = {}
-    cfg = demo_config(cfg, tmp_path / "data", tmp_path / "out", n=n, cache=cache)
+    cfg = demo_config(cfg, tmp_path / "data", tmp_path / "out", n=n, cache=cache, datasets=datasets)
     if overrides:
         cfg = cfg.model_copy(update=overrides).with_base(None)
     return cfg, cache
@@ -158,10 +158,11 @@ def _assert_same_store(a: str, b: str) -> None:
 
 
 def _small_nuclei(tmp_path: Path, n: int = 2, **output):
-    cfg, cache = _run_demo(tmp_path, "nuclei_merged.yaml", n=n)
-    keep = [s for s in cfg.sources if s.dataset in ("consep", "pannuke", "kumar")]
+    cfg, cache = _run_demo(
+        tmp_path, "nuclei_merged.yaml", n=n, datasets=("consep", "pannuke", "kumar")
+    )
     out = cfg.output.model_copy(update=output)
-    return cfg.model_copy(update={"sources": keep, "output": out}).with_base(None), cache
+    return cfg.model_copy(update={"output": out}).with_base(None), cache
 
 
 def test_dask_executor_matches_local(tmp_path: Path) -> None:

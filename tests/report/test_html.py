@@ -22,29 +22,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from harmonize import datasets
-from harmonize.pipeline import load_config, run
-from harmonize.pipeline.demo import configs_dir, demo_config
 from harmonize.report.html import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 PER_SOURCE = 2
-
-
-def _build_store(root: Path) -> str:
-    cfg = load_config(configs_dir() / "nuclei_merged.yaml")
-    cache = {
-        "pannuke": datasets.synthesize("pannuke", root / "data" / "pannuke", n=2, edge_cases=True)
-    }
-    cfg = demo_config(cfg, root / "data", root / "out", n=2, cache=cache)
-    keep = [s for s in cfg.sources if s.dataset in ("consep", "pannuke", "kumar")]
-    cfg = cfg.model_copy(update={"sources": keep}).with_base(None)
-    run(cfg, workers=1)
-    return cfg.output.path
-
-
-@pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return _build_store(tmp_path_factory.mktemp("html"))
 
 
 @pytest.fixture(scope="module")

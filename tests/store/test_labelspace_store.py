@@ -20,10 +20,12 @@ SOURCES = ("consep", "pannuke", "kumar", "monusac")
 def store_url(tmp_path_factory) -> str:
     tmp = tmp_path_factory.mktemp("ls")
     cfg = demo_config(
-        load_config(configs_dir() / "nuclei_merged.yaml"), tmp / "data", tmp / "out", n=1
+        load_config(configs_dir() / "nuclei_merged.yaml"),
+        tmp / "data",
+        tmp / "out",
+        n=1,
+        datasets=SOURCES,
     )
-    keep = [s for s in cfg.sources if s.dataset in SOURCES]
-    cfg = cfg.model_copy(update={"sources": keep}).with_base(None)
     run(cfg, workers=1)
     return cfg.output.path
 
