@@ -59,8 +59,14 @@ def _config(data: Path, out: Path, layers: list[str]) -> dict:
     return {
         "name": "bench",
         "ontology": "cityscapes-19",
-        "sources": [{"dataset": "cityscapes", "root": str(data), "splits": ["train"],
-                     "options": {"source": "png"}}],
+        "sources": [
+            {
+                "dataset": "cityscapes",
+                "root": str(data),
+                "splits": ["train"],
+                "options": {"source": "png"},
+            }
+        ],
         "output": {"path": str(out), "layers": layers},
     }
 
@@ -106,13 +112,23 @@ def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
     h, w = (int(v) for v in shapes.max(axis=0))
     sps = default_samples_per_shard(h, w)
     ids = np.arange(256)
-    lay = SourceLayout("cityscapes", "cityscapes", len(refs), h, w, sps, 256, "uint8", 255,
-                       len(ids), tuple(layers))
-    tables = {"cityscapes": {"sample_id": [r.sample_id for r in refs],
-                             "split": [r.split for r in refs],
-                             "paths": [_json.dumps(list(r.paths)) for r in refs]}}
-    root = create_store(str(out), [lay], tables, {"ontology": {"name": "none", "classes": []},
-                                                  "class_ids": ids.tolist()}, overwrite=True)
+    lay = SourceLayout(
+        "cityscapes", "cityscapes", len(refs), h, w, sps, 256, "uint8", 255, len(ids), tuple(layers)
+    )
+    tables = {
+        "cityscapes": {
+            "sample_id": [r.sample_id for r in refs],
+            "split": [r.split for r in refs],
+            "paths": [_json.dumps(list(r.paths)) for r in refs],
+        }
+    }
+    root = create_store(
+        str(out),
+        [lay],
+        tables,
+        {"ontology": {"name": "none", "classes": []}, "class_ids": ids.tolist()},
+        overwrite=True,
+    )
     zero = np.zeros(256, np.int64)
     for k in range(lay.n_shards):
         a, b = lay.shard_range(k)
@@ -120,8 +136,15 @@ def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
         for i in range(a, b):
             raw = reader.read(refs[i])
             inst = raw.instance.astype(np.uint32) if raw.instance is not None else None
-            hs = HarmonizedSample(raw.ref, raw.semantic, inst, np.zeros(0, np.uint8),
-                                  np.zeros(0, np.int64), zero, zero)
+            hs = HarmonizedSample(
+                raw.ref,
+                raw.semantic,
+                inst,
+                np.zeros(0, np.uint8),
+                np.zeros(0, np.int64),
+                zero,
+                zero,
+            )
             items.append(ShardSample(i, hs, raw.image() if "image" in layers else None))
         write_shard(root, lay, k, items, ids)
     return time.perf_counter() - t0
@@ -177,7 +200,8 @@ def main(argv: list[str] | None = None) -> dict:
             "harmonize, 1 worker": time_harmonize(data, tmp / "h1.zarr", 1, layers),
             "harmonize, 2 workers": time_harmonize(data, tmp / "h2.zarr", 2, layers),
             "I/O floor (decode + write, no remap), 1 process": time_io_floor(
-                data, tmp / "floor.zarr", layers),
+                data, tmp / "floor.zarr", layers
+            ),
             "cityscapesScripts createTrainIdLabelImgs": time_cityscapesscripts(data, tmp),
         }
         base = res["cityscapesScripts createTrainIdLabelImgs"]
@@ -195,8 +219,10 @@ def main(argv: list[str] | None = None) -> dict:
             if d is not data:
                 shutil.rmtree(d.parent, ignore_errors=True)
         if len(counts) >= 2:
-            print(f"memory ratio {counts[-1]} / {counts[0]} frames: "
-                  f"{mem[counts[-1]] / mem[counts[0]]:.2f}x")
+            print(
+                f"memory ratio {counts[-1]} / {counts[0]} frames: "
+                f"{mem[counts[-1]] / mem[counts[0]]:.2f}x"
+            )
         return {"seconds": res, "peak_rss_mib": mem, "frames": n}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -230,6 +230,11 @@ class HarmonizedSample:
         Native ids of instances whose pixels span more than one output class (majority kept).
     boxes : ndarray of :data:`BOX_DTYPE`, or None
         Box table carried over from the raw sample.
+    tied_instances : ndarray, shape (T,), int64
+        Native ids of instances whose majority vote was a tie (smallest output id kept).
+    dropped_instances : ndarray, shape (D,), int64
+        Native ids of instances dropped (class ignore or background, or no instances in the
+        output for their class); their pixels are 0 in ``instance``.
     """
 
     ref: SampleRef
@@ -242,3 +247,5 @@ class HarmonizedSample:
     unknown_pixels: int = 0
     mixed_instances: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     boxes: np.ndarray | None = None
+    tied_instances: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    dropped_instances: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
