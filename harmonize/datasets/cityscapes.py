@@ -169,8 +169,10 @@ def decode_label_ids(instance_ids: np.ndarray) -> np.ndarray:
 
 
 def _present(a: np.ndarray) -> np.ndarray:
-    """Sorted distinct values of a uint8/uint16 array (a histogram: faster than a sort)."""
-    return np.flatnonzero(np.bincount(a.ravel(), minlength=1)).astype(a.dtype)
+    """Sorted distinct values of a uint8/uint16 array (a one-pass histogram: faster than a sort)."""
+    from harmonize.engine.kernels import value_counts
+
+    return np.flatnonzero(value_counts(a)).astype(a.dtype)
 
 
 def _load_rgb(path: str) -> np.ndarray:
@@ -492,12 +494,13 @@ class CityscapesReader(Reader):
                 f"instance values {wrong[:10].tolist()} encode classes without instances",
                 path=inst_path,
             )
-        decoded = decode_label_ids(inst)
-        differ = decoded != lab
-        if differ.any():
-            r, c = (int(x[0]) for x in np.nonzero(differ))
+        from harmonize.engine.kernels import decode_mismatches
+
+        n_differ, first = decode_mismatches(inst, lab, 1000)
+        if n_differ:
+            r, c = divmod(first, lab.shape[1])
             raise CorruptFileError(
-                f"disagrees with {lab_path}: {int(differ.sum())} pixels whose class decoded from "
+                f"disagrees with {lab_path}: {n_differ} pixels whose class decoded from "
                 f"the instance id (v if v < 1000 else v // 1000) differs from the label id, first "
                 f"at (row {r}, col {c}): instance value {int(inst[r, c])} vs label id "
                 f"{int(lab[r, c])}",

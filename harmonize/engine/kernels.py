@@ -34,6 +34,7 @@ __all__ = [
     "CHUNK_BYTES",
     "collapse_channels",
     "decide_classes",
+    "decode_mismatches",
     "instance_presence",
     "instance_presence_parallel",
     "instance_relabel",
@@ -43,6 +44,7 @@ __all__ = [
     "relabel_in_place",
     "remap_codes",
     "remap_codes_parallel",
+    "value_counts",
 ]
 
 #: Bytes per uniformity chunk of the semantic kernels (four 64-bit words).
@@ -614,3 +616,56 @@ def collapse_channels(
     ids = np.flatnonzero(seen).astype(np.int64)
     chan = np.searchsorted(offsets, ids, side="left") - 1  # id in (offsets[c], offsets[c] + mx[c]]
     return sem, inst, ids, classes[chan].astype(np.int32)
+
+
+# -- label-file checks used by readers (one pass, no temporaries) ----------------------------------
+@nb.njit(cache=True, nogil=True)
+def _counts_small(a, counts):
+    flat = a.ravel()
+    for i in range(flat.size):
+        counts[flat[i]] += 1
+    return counts
+
+
+def value_counts(a: np.ndarray) -> np.ndarray:
+    """Pixel count of every value of a uint8 or uint16 array, in one pass.
+
+    Returns an int64 array of length 256 (uint8) or 65536 (uint16) -- ``np.bincount`` without the
+    int64 copy of the input. Other dtypes fall back to ``np.bincount`` of non-negative values.
+    """
+    a = np.ascontiguousarray(a)
+    if a.dtype in (np.uint8, np.uint16):
+        return _counts_small(a, np.zeros(1 << (8 * a.dtype.itemsize), np.int64))
+    return np.bincount(a.ravel().astype(np.int64))
+
+
+@nb.njit(cache=True, nogil=True)
+def _decode_mismatches(encoded, labels, divisor):
+    n = 0
+    first = -1
+    e = encoded.ravel()
+    lab = labels.ravel()
+    for i in range(e.size):
+        v = np.int64(e[i])
+        c = v if v < divisor else v // divisor
+        if c != np.int64(lab[i]):
+            if n == 0:
+                first = i
+            n += 1
+    return n, first
+
+
+def decode_mismatches(
+    encoded: np.ndarray, labels: np.ndarray, divisor: int = 1000
+) -> tuple[int, int]:
+    """Count pixels where ``encoded`` (``class * divisor + k``, or a plain class below
+    ``divisor``: the Cityscapes instanceIds encoding) disagrees with ``labels``.
+
+    Returns ``(count, flat index of the first mismatch or -1)``. Both arrays must have one shape.
+    """
+    if encoded.shape != labels.shape:
+        raise ValueError(f"shapes differ: {encoded.shape} vs {labels.shape}")
+    n, first = _decode_mismatches(
+        np.ascontiguousarray(encoded), np.ascontiguousarray(labels), divisor
+    )
+    return int(n), int(first)
