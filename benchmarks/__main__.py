@@ -27,7 +27,7 @@ def run(names: list[str] | None = None) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"\n=== {name} ===")
         t = time.perf_counter()
-        module.main()
+        module.main([])  # defaults; run a module directly to pass its own options
         print(f"({name} took {time.perf_counter() - t:.1f} s)")
     return 0
 

@@ -229,7 +229,7 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def main() -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the engine benchmarks, print their tables, return the raw figures (ms)."""
     import numba as nb
 

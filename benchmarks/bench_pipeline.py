@@ -92,6 +92,40 @@ def time_cityscapesscripts(data: Path, tmp: Path) -> float:
     return time.perf_counter() - t0
 
 
+def time_cityscapesscripts_with_instances(data: Path, tmp: Path) -> float:
+    """Both preparation scripts' per-file work: ``json2labelImg(..., "trainIds")`` and
+    ``json2instanceImg(..., "trainIds")`` (its rasterizer ``createInstanceImage``; the 16-bit PNG is
+    saved from a uint16 array because Pillow 13 cannot save the script's mode-I image)."""
+    import numpy as np
+    from cityscapesscripts.helpers.annotation import Annotation
+    from cityscapesscripts.preparation.json2instanceImg import createInstanceImage
+    from cityscapesscripts.preparation.json2labelImg import json2labelImg
+    from PIL import Image
+
+    files = sorted((data / "gtFine").glob("*/*/*_gt*_polygons.json"))
+    dst = tmp / "cs_out2"
+    dst.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    for i, f in enumerate(files):
+        json2labelImg(str(f), str(dst / f"{i}_labelTrainIds.png"), "trainIds")
+        ann = Annotation()
+        ann.fromJsonFile(str(f))
+        inst = np.asarray(createInstanceImage(ann, "trainIds")).astype(np.uint16)
+        Image.fromarray(inst).save(dst / f"{i}_instanceTrainIds.png")
+    return time.perf_counter() - t0
+
+
+def frame_complexity(data: Path) -> tuple[float, float]:
+    """Mean objects and polygon vertices per frame of the generated JSON files."""
+    files = sorted((data / "gtFine").glob("*/*/*_gt*_polygons.json"))
+    objs = verts = 0
+    for f in files:
+        doc = json.loads(f.read_text())
+        objs += len(doc["objects"])
+        verts += sum(len(o["polygon"]) for o in doc["objects"])
+    return objs / len(files), verts / len(files)
+
+
 def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
     """Decode the PNGs and write the same layout, whole shards, with no remapping."""
     import json as _json
@@ -203,10 +237,17 @@ def main(argv: list[str] | None = None) -> dict:
                 data, tmp / "floor.zarr", layers
             ),
             "cityscapesScripts createTrainIdLabelImgs": time_cityscapesscripts(data, tmp),
+            "cityscapesScripts label + instance scripts": time_cityscapesscripts_with_instances(
+                data, tmp
+            ),
         }
         base = res["cityscapesScripts createTrainIdLabelImgs"]
         floor = res["I/O floor (decode + write, no remap), 1 process"]
-        print(f"\nEnd-to-end Cityscapes, {n} frames {h}x{w}, layers {'+'.join(layers)}")
+        objs, verts = frame_complexity(data)
+        print(
+            f"\nEnd-to-end Cityscapes, {n} frames {h}x{w}, layers {'+'.join(layers)}; "
+            f"look-alike frames have {objs:.0f} polygons / {verts:.0f} vertices on average"
+        )
         print(f"{'':52s} {'images/s':>9s} {'vs createTrainIdLabelImgs':>26s} {'vs I/O floor':>13s}")
         for name, t in res.items():
             print(f"{name:52s} {n / t:9.1f} {base / t:25.2f}x {t / floor:12.2f}x")

@@ -621,9 +621,22 @@ def collapse_channels(
 # -- label-file checks used by readers (one pass, no temporaries) ----------------------------------
 @nb.njit(cache=True, nogil=True)
 def _counts_small(a, counts):
+    # count runs of equal values: label maps are piecewise constant, and adding a run at a time
+    # avoids the store-to-load chain of ``counts[v] += 1`` on repeated values
     flat = a.ravel()
+    if flat.size == 0:
+        return counts
+    prev = flat[0]
+    run = 0
     for i in range(flat.size):
-        counts[flat[i]] += 1
+        v = flat[i]
+        if v == prev:
+            run += 1
+        else:
+            counts[prev] += run
+            prev = v
+            run = 1
+    counts[prev] += run
     return counts
 
 

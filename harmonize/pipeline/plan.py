@@ -83,6 +83,7 @@ class ShardTask:
     mapping: CompiledMapping
     class_ids: np.ndarray
     on_error: str
+    plan_digest: str = ""
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Plan:
                         s.mapping,
                         self.class_ids,
                         self.config.on_error,
+                        self.digest,
                     )
                 )
         return out

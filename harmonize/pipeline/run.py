@@ -21,6 +21,8 @@ from harmonize.pipeline.plan import ShardTask, make_plan
 __all__ = ["RunReport", "process_shard", "run"]
 
 _READERS: dict[Any, Any] = {}
+#: per worker process: readers and open stores, reused across the shards the worker writes
+_GROUPS: dict[tuple[str, str], Any] = {}
 
 
 def _configure_worker_zarr() -> None:
@@ -73,7 +75,12 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
                     },
                 )
             )
-    group = open_group(task.url, mode="r+", storage_options=dict(task.storage_options) or None)
+    gkey = (task.url, task.plan_digest)  # a new plan (or an overwritten store) reopens it
+    group = _GROUPS.get(gkey)
+    if group is None:
+        group = _GROUPS[gkey] = open_group(
+            task.url, mode="r+", storage_options=dict(task.storage_options) or None
+        )
     summary = write_shard(group, task.layout, task.shard, items, task.class_ids)
     summary["source"] = task.layout.name
     return summary

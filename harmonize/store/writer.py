@@ -162,6 +162,34 @@ def create_store(
     return root
 
 
+class _ArrayCache(dict):
+    """A source group's arrays, each opened (metadata read) once per process."""
+
+    def __init__(self, group) -> None:
+        super().__init__()
+        self.group = group
+
+    def __missing__(self, name: str):
+        arr = self.group[name]
+        self[name] = arr
+        return arr
+
+
+_SOURCE_ARRAYS: dict[tuple[int, str], _ArrayCache] = {}
+
+
+def source_arrays(group, name: str) -> _ArrayCache:
+    """The arrays of ``sources/<name>`` of an open root group, cached for repeated shard writes
+    (a worker writes many shards; re-reading every array's metadata each time costs ~10%)."""
+    key = (id(group), name)
+    cache = _SOURCE_ARRAYS.get(key)
+    if cache is None or cache.root is not group:
+        cache = _ArrayCache(group["sources"][name])
+        cache.root = group
+        _SOURCE_ARRAYS[key] = cache
+    return cache
+
+
 @dataclass
 class ShardSample:
     """What a worker hands the writer for one slot: a harmonized sample (or ``None`` if skipped),
@@ -183,7 +211,7 @@ def write_shard(
     start, stop = layout.shard_range(shard)
     if [it.index for it in items] != list(range(start, stop)):
         raise StoreError(f"shard {shard} of {layout.name} needs samples {start}..{stop - 1}")
-    g = group["sources"][layout.name]
+    g = source_arrays(group, layout.name)
     n = stop - start
     hs = np.zeros(n, np.uint32)
     ws = np.zeros(n, np.uint32)
