@@ -1,1 +1,3 @@
-"""harmonize.report (to be built)."""
+"""Reports over taxonomies and stores: taxonomy diffs and their data impact (:mod:`.diff`),
+coverage matrices (:mod:`.coverage`), store statistics (:mod:`.stats`), the self-contained HTML
+report (:mod:`.html`, :mod:`.previews`) and shared renderers (:mod:`.render`)."""

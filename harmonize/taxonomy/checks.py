@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from harmonize._yaml import Loc, fmt_loc
 from harmonize.errors import TaxonomyError
-from harmonize.taxonomy._yaml import Loc, fmt_loc
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 
 __all__ = [

@@ -191,7 +191,7 @@ def load_git_rev(repo: str | PathLike[str], rev: str, folder: str = "taxonomies"
     TaxonomyError
         When a file at that revision is invalid.
     """
-    from harmonize.taxonomy._yaml import parse_yaml
+    from harmonize._yaml import parse_yaml
     from harmonize.taxonomy.loader import validate_data
 
     root = Path(repo)

@@ -74,3 +74,14 @@ def test_cli_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"CLI start-up imports {out.stdout.strip()}"
+
+
+def test_public_api_resolves() -> None:
+    """Every name `harmonize` re-exports lazily points at a real object."""
+    import harmonize
+
+    for name in harmonize._EXPORTS:
+        assert callable(getattr(harmonize, name)), name
+    assert {"load_config", "run", "open_store", "load_taxonomy", "compile_mapping", "diff"} <= set(
+        harmonize.__all__
+    )
