@@ -123,26 +123,43 @@ class RunReport:
         }
 
 
-def _local_map(tasks: list[ShardTask], workers: int) -> Iterable[dict[str, Any]]:
-    if workers <= 1 or len(tasks) <= 1:
+def _warm_worker() -> None:
+    """Import the heavy modules in a fresh worker (submitted while the coordinator plans)."""
+    import zarr  # noqa: F401
+
+    import harmonize.engine.sample
+    import harmonize.store.writer  # noqa: F401
+
+
+def _start_pool(workers: int):
+    """A pool of ``workers`` spawned processes, already importing harmonize in the background."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, never fork: zarr runs an asyncio loop in a thread, which a fork would copy mid-flight
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_configure_worker_zarr
+    )
+    for _ in range(workers):
+        pool.submit(_warm_worker)
+    return pool
+
+
+def _local_map(tasks: list[ShardTask], pool) -> Iterable[dict[str, Any]]:
+    if pool is None:
         for t in tasks:
             yield process_shard(t)
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    # spawn, never fork: zarr runs an asyncio loop in a thread, which a fork would copy mid-flight
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_configure_worker_zarr
-    ) as pool:
-        futures = [pool.submit(process_shard, t) for t in tasks]
-        try:
-            for f in as_completed(futures):
-                yield f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    futures = [pool.submit(process_shard, t) for t in tasks]
+    try:
+        for f in as_completed(futures):
+            yield f.result()
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
 
 
 def _dask_map(
@@ -206,14 +223,30 @@ def run(
         add its findings to the report (``report.leakage``, also stored in the store's root
         attributes). Default: the config's ``leakage``.
     """
-    from harmonize._version import __version__
-    from harmonize.store.writer import create_store, finalize, open_group, shard_summaries
 
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     t0 = time.perf_counter()
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
     nworkers = workers or cfg.executor.workers or os.cpu_count() or 1
     sched = scheduler or cfg.executor.scheduler
+    # worker processes start (and import numba, zarr, the kernels) while the coordinator plans
+    pool = _start_pool(nworkers) if kind == "local" and nworkers > 1 else None
+    used = [False]
+    try:
+        return _execute(
+            cfg, t0, kind, nworkers, sched, pool, used, resume, overwrite, progress, leakage
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=used[0], cancel_futures=True)
+
+
+def _execute(
+    cfg, t0, kind, nworkers, sched, pool, used, resume, overwrite, progress, leakage
+) -> RunReport:
+    """The body of :func:`run` (``used[0]`` is set when the pool ran shard tasks)."""
+    from harmonize._version import __version__
+    from harmonize.store.writer import create_store, finalize, open_group, shard_summaries
 
     planned = [0]
 
@@ -304,7 +337,11 @@ def run(
     )
     if progress:
         progress("write", written_samples, total)
-    stream = _dask_map(tasks, sched, nworkers) if kind == "dask" else _local_map(tasks, nworkers)
+    if kind == "dask":
+        stream = _dask_map(tasks, sched, nworkers)
+    else:
+        used[0] = pool is not None and len(tasks) > 1
+        stream = _local_map(tasks, pool if used[0] else None)
     for summary in stream:
         written_samples += summary["stop"] - summary["start"]
         if progress:
