@@ -201,7 +201,10 @@ def demo_cmd(
 
     con = Console()
     results = run_demo(out, n=n, workers=workers, quiet=quiet, console=con)
+    from harmonize.report.html import write_report
+
     con.rule("demo stores")
     for name, (report, store_path) in results.items():
-        con.print(f"[bold]{name}[/]: {store_path}  ({report.written} samples)")
+        page = write_report(str(store_path), out / f"{name}.html")
+        con.print(f"[bold]{name}[/]: {store_path}  ({report.written} samples; report: {page})")
         info_cmd(str(store_path))
