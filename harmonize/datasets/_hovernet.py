@@ -27,7 +27,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harmonize.datasets._io import read_image_rgb, read_image_size, read_mat, require_file
+from harmonize.datasets._io import (
+    read_image_rgb,
+    read_image_size,
+    read_mat,
+    read_tiff_size,
+    require_file,
+)
 from harmonize.datasets._synth import write_mat
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
 from harmonize.errors import (
@@ -70,14 +76,7 @@ def image_hw(path: str | Path) -> tuple[int, int]:
     p = require_file(path, "image")
     if p.suffix.lower() not in (".tif", ".tiff"):
         return read_image_size(p)
-    import tifffile  # TIFFs are decoded with tifffile (read_image_rgb): read the header with it too
-
-    try:
-        with tifffile.TiffFile(p) as tif:
-            shape = tif.pages[0].shape
-    except Exception as exc:  # tifffile raises many types on corrupt files
-        raise CorruptFileError(f"cannot read TIFF header ({exc})", path=p) from exc
-    return int(shape[0]), int(shape[1])
+    return read_tiff_size(p)
 
 
 def label_array(

@@ -30,6 +30,7 @@ __all__ = [
     "read_json",
     "read_label_png",
     "read_mat",
+    "read_tiff_size",
     "read_xml",
     "require_file",
     "write_png",
@@ -55,26 +56,69 @@ def _open_pil(path: Path):
     return img
 
 
+#: Pillow modes whose pixels are read as they are; any other mode (P, CMYK, YCbCr, LA, 1, ...) is
+#: converted to RGB by Pillow first, so no channel is misread as R, G or B.
+_DIRECT_MODES = {"RGB", "RGBA", "L", "I;16", "I;16B", "I;16L", "I", "F"}
+
+
 def read_image_rgb(path: str | Path) -> np.ndarray:
     """Read an RGB image (PNG, JPEG, TIFF) as ``(H, W, 3)`` uint8.
 
     Grey images are broadcast to three channels and an alpha channel is dropped (MoNuSAC TIFFs are
-    RGBA). 16-bit RGB is scaled down to 8 bits. TIFF files are read with tifffile.
+    RGBA). 16-bit RGB is scaled down to 8 bits. Palette, CMYK, YCbCr, grey+alpha and 1-bit images
+    are converted to RGB by Pillow. TIFFs are read with tifffile (first page; planar-separate
+    channels moved last); a TIFF whose compression tifffile cannot decode without the optional
+    ``imagecodecs`` package (LZW, JPEG -- OpenCV writes LZW) is decoded by Pillow instead.
     """
     p = require_file(path, "image")
     if p.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
-        try:
-            arr = tifffile.imread(p)
-        except Exception as exc:  # tifffile raises a zoo of types on corrupt files
-            raise CorruptFileError(f"cannot decode TIFF ({exc})", path=p) from exc
+        arr = _read_tiff_page(p)
     else:
         img = _open_pil(p)
-        if img.mode == "P":
+        if img.mode not in _DIRECT_MODES:
             img = img.convert("RGB")
         arr = np.asarray(img)
     return _to_rgb8(arr, p)
+
+
+def _read_tiff_page(p: Path) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(p) as tif:
+            page = tif.pages[0]
+            arr = page.asarray()
+            if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and arr.ndim == 3:
+                arr = np.moveaxis(arr, 0, -1)
+        return arr
+    except Exception as exc:  # tifffile raises a zoo of types; try Pillow's own TIFF decoder
+        first = exc
+    img = _open_pil_or_none(p)
+    if img is None:
+        raise CorruptFileError(f"cannot decode TIFF ({first})", path=p) from first
+    if img.mode not in _DIRECT_MODES:
+        img = img.convert("RGB")
+    return np.asarray(img)
+
+
+def _open_pil_or_none(path: Path):
+    try:
+        return _open_pil(path)
+    except CorruptFileError:
+        return None
+
+
+def read_tiff_size(path: str | Path) -> tuple[int, int]:
+    """``(H, W)`` of a TIFF's first page from its header (planar layout and pages handled)."""
+    import tifffile
+
+    p = require_file(path, "image")
+    try:
+        with tifffile.TiffFile(p) as tif:
+            page = tif.pages[0]
+            return int(page.imagelength), int(page.imagewidth)
+    except Exception as exc:  # tifffile raises many types on corrupt files
+        raise CorruptFileError(f"cannot read TIFF header ({exc})", path=p) from exc
 
 
 def _to_rgb8(arr: np.ndarray, path: Path) -> np.ndarray:

@@ -42,7 +42,7 @@ import numpy as np
 
 from harmonize.datasets import _io, register
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
-from harmonize.errors import ClassIdError, ConfigError, ShapeError
+from harmonize.errors import ClassIdError, ConfigError, CorruptFileError, ShapeError
 from harmonize.types import RawSample, SampleRef
 
 __all__ = ["COCO_STUFF_NAMES", "UNUSED_IDS", "CocoStuffReader", "synthesize"]
@@ -245,7 +245,13 @@ class CocoStuffReader(Reader):
             lst = base / "imageLists" / f"{split}.txt"
             if not lst.is_file():
                 continue
-            for line in lst.read_text(encoding="utf-8").splitlines():
+            try:
+                lines = lst.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError as exc:
+                raise CorruptFileError(
+                    f"split list is not UTF-8 text ({exc.reason})", path=lst
+                ) from None
+            for line in lines:
                 stem = line.strip()
                 if not stem:
                     continue

@@ -147,9 +147,9 @@ class ConsepReader(HoverNetReader):
         classes = None
         if "inst_type" in mat:
             types = _vector(mat["inst_type"], path, "inst_type")
-            if types.shape[0] != top:
+            if types.shape[0] < top:  # rows beyond the largest present id: ids with no pixels
                 raise ShapeError(
-                    f"inst_type has {types.shape[0]} rows but the largest inst_map id is {top}; "
+                    f"inst_type has {types.shape[0]} rows but inst_map holds id {top}; "
                     "rows must list the class of ids 1..N in order",
                     path=path,
                 )
@@ -164,10 +164,10 @@ class ConsepReader(HoverNetReader):
             cents = np.asarray(mat["inst_centroid"])
             if cents.size == 0:
                 cents = np.zeros((0, 2))
-            if cents.ndim != 2 or cents.shape != (top, 2):
+            if cents.ndim != 2 or cents.shape[1] != 2 or cents.shape[0] < top:
                 raise ShapeError(
-                    f"inst_centroid must be ({top}, 2) (x, y) for ids 1..{top}, "
-                    f"got shape {cents.shape}",
+                    f"inst_centroid must be (N, 2) (x, y) for ids 1..N with N >= {top} (the "
+                    f"largest inst_map id), got shape {cents.shape}",
                     path=path,
                 )
             if not np.issubdtype(cents.dtype, np.number):

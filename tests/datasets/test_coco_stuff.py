@@ -390,3 +390,11 @@ def test_cli_synth_writes_a_readable_look_alike(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     reader = datasets.open_reader("coco_stuff", out)
     assert reader.release == "164k" and len(list(reader)) == 2
+
+
+def test_10k_split_list_not_utf8_is_corrupt_and_named(fresh10k) -> None:
+    lst = next(Path(fresh10k.root).rglob("imageLists/train.txt"))
+    lst.write_bytes(lst.read_bytes() + b"\xff\xfe\n")
+    with pytest.raises(CorruptFileError) as info:
+        datasets.open_reader("coco_stuff", fresh10k.root).list_refs()
+    assert str(lst) in str(info.value)

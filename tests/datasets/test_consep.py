@@ -228,6 +228,29 @@ class TestConsep(ReaderContract):
             _read_one(result.root, "train_1")
         assert "inst_type" in str(info.value)
 
+    def test_largest_id_without_pixels_is_accepted(self, tmp_path) -> None:
+        # inst_type/inst_centroid list ids 1..N; the last id may have lost all its pixels (e.g. to
+        # an overlapping nucleus), exactly like a gap in the middle
+        result = datasets.synthesize("consep", tmp_path, n=1, size=(64, 64))
+        path = _label(result.root, "train_1")
+        mat = sio.loadmat(path)
+        inst = mat["inst_map"].copy()
+        top = int(inst.max())
+        assert top >= 2
+        inst[inst == top] = 0
+        tmap = np.where(inst > 0, mat["type_map"], 0)
+        _save_mat(
+            path,
+            inst_map=inst,
+            type_map=tmap,
+            inst_type=mat["inst_type"],
+            inst_centroid=mat["inst_centroid"],
+        )
+        s = _read_one(result.root, "train_1")
+        assert top not in s.instance_ids.tolist()
+        want = mat["inst_type"][:, 0][s.instance_ids - 1]
+        np.testing.assert_array_equal(s.instance_classes, want)
+
     def test_non_integer_ids_are_corrupt(self, tmp_path) -> None:
         result = datasets.synthesize("consep", tmp_path, n=1, size=(48, 48))
         path = _label(result.root, "train_1")
