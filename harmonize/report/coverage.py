@@ -11,14 +11,17 @@ wins:
 ``coarse``
     a native class maps onto the node with kind ``coarse`` (e.g. Lizard "Connective tissue" ->
     ``stromal``);
-``partial``
-    no class maps onto the node or above it, but some map onto its descendants: part of the node's
-    subtree is labelled, at finer nodes (e.g. MoNuSAC at ``myeloid``: macrophage and neutrophil,
-    no eosinophil class);
 ``coarse`` (via an ancestor)
-    otherwise, when a native class maps onto a strict ancestor of the node: the node's nuclei are in
-    the data but labelled only at that ancestor (PanNuke "Inflammatory" -> ``immune`` makes
-    ``lymphocyte`` coarse);
+    a native class maps onto a strict ancestor of the node: the node's nuclei are in the data but
+    labelled only at that ancestor (PanNuke "Inflammatory" -> ``immune`` makes ``lymphocyte``
+    coarse);
+``exact`` (through finer classes)
+    no class maps onto the node or above it, but classes map onto its descendants that together
+    cover every leaf under it (Lizard at ``lymphoid``: lymphocyte and plasma) -- the label-space
+    definition of exact (``docs/partial-labels.md``);
+``partial``
+    as above, but the descendants labelled leave some leaf uncovered (MoNuSAC at ``myeloid``:
+    macrophage and neutrophil, no eosinophil class);
 ``absent``
     none of the above.
 
@@ -166,14 +169,18 @@ def _cell(onto: Ontology, node: str, rules: tuple[RuleView, ...]) -> Cell:
         hit = tuple(r for r in on if r.kind == kind)
         if hit:
             return Cell(kind, hit)
-    below = set(h.descendants(onto, node))
-    hit = tuple(r for r in rules if r.to in below)
-    if hit:
-        return Cell("partial", hit)
     above = set(h.ancestors(onto, node))
     hit = tuple(r for r in rules if r.to in above and r.to in nodes)
     if hit:
         return Cell("coarse", hit)
+    below = set(h.descendants(onto, node))
+    hit = tuple(r for r in rules if r.to in below)
+    if hit:
+        # finer labels that together cover every leaf under the node label it completely (the
+        # label-space definition of `exact`, docs/partial-labels.md); otherwise only in part
+        leaves = set(h.leaves_under(onto, node))
+        covered = set().union(*(h.leaves_under(onto, r.to) for r in hit))
+        return Cell("exact" if leaves <= covered else "partial", hit)
     return Cell("absent")
 
 
@@ -343,8 +350,14 @@ def rows_from_store(ontology: Ontology, store: Any) -> list[Row]:
     rows = []
     for src in store.sources:
         rep = store.meta["mappings"][src]["report"]
+        # what the store holds: a rule's target rolled up through the store's level cut
         rules = [
-            RuleView(int(e["id"]), e["name"], e["to"], e["kind"])
+            RuleView(
+                int(e["id"]),
+                e["name"],
+                out["name"] if out.get("role") == "class" else e["to"],
+                e["kind"],
+            )
             for out in rep["outputs"]
             for e in out["sources"]
         ]

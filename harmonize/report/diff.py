@@ -228,6 +228,8 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
         renames = renames_all.get(onto_name, {})
         parents, roles, ignore = _ontology_view(store, new, onto_name)
         cut, policy = rep.get("cut"), rep.get("coarse_policy", "keep")
+        # the store's cut names OLD nodes; roll NEW targets up through their NEW names
+        new_cut = None if cut is None else [renames.get(c, c) for c in cut]
         new_map = new.mappings.get((dataset, onto_name))
         old_map = old.mappings.get((dataset, onto_name))
         new_rules = {r.id: r for r in new_map.rules} if new_map else None
@@ -262,7 +264,7 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
                 else:
                     moved.append((cid, e["name"], "(no rule)"))
                     continue
-                new_out = _new_output(target, parents, roles, cut, policy, ignore)
+                new_out = _new_output(target, parents, roles, new_cut, policy, ignore)
                 if new_out == oname or renames.get(oname) == new_out:
                     staying.append((cid, e["name"]))
                 else:

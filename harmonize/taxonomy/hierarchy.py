@@ -20,6 +20,7 @@ __all__ = [
     "is_antichain",
     "is_thing",
     "leaves",
+    "leaves_under",
     "node_map",
     "parent_map",
     "roll_up",
@@ -110,6 +111,13 @@ def leaves(ontology: Ontology) -> list[str]:
     """Nodes without children, in file order."""
     has_child = {n.parent for n in ontology.nodes}
     return [n.name for n in ontology.nodes if n.name not in has_child]
+
+
+def leaves_under(ontology: Ontology, name: str) -> list[str]:
+    """The leaves of ``name``'s subtree (``[name]`` when it is a leaf)."""
+    has_child = {n.parent for n in ontology.nodes}
+    below = descendants(ontology, name)
+    return [d for d in below if d not in has_child] or [name]
 
 
 def is_thing(ontology: Ontology, name: str) -> bool:

@@ -137,11 +137,19 @@ def _find_bridge(src: str, tgt: str) -> str:
     )
 
 
+#: For the ignore value: a value that is no class comes first (void, then the other non-class
+#: roles), so ignore never lands on a real (or merely unused) class such as COCO-Stuff's
+#: "street sign" when "unlabeled" is among the candidates.
+_IGNORE_RANK = {"void": 0, "ignore": 1, "unlabeled": 2, "ambiguous": 3, "background": 4}
+
+
 def _pick(cands: list[_Target], prefer_void: bool) -> _Target | None:
     ok = [t for t in cands if t.id >= 0]
     if not ok:
         return None
-    return min(ok, key=lambda t: (not (prefer_void and t.role == "void"), t.id))
+    if prefer_void:
+        return min(ok, key=lambda t: (_IGNORE_RANK.get(t.role, 5), t.id))
+    return min(ok, key=lambda t: t.id)
 
 
 def evaluation_mapping(
@@ -254,8 +262,11 @@ def evaluation_mapping(
     # ---- the target's ignore value ----
     ignore_special = next(s for s in src.special if s.role == "ignore")
     ign = _pick(covering.get(ignore_special.name, []), prefer_void=True)
-    if ign is None:
-        ign = _pick([t for t in targets if t.role in ("void", "ignore")], prefer_void=True)
+    if ign is None or ign.role == "class":
+        # what maps onto ignore may be a real (or unused) class; a value the dataset itself does
+        # not score (void, unlabeled) is the better ignore when the dataset has one
+        alt = _pick([t for t in targets if t.role in ("void", "ignore", "unlabeled")], True)
+        ign = alt if alt is not None else ign
     if ign is None:
         used = {t.id for t in targets}
         fresh = 255 if 255 not in used and max(used, default=0) < 255 else max(used) + 1

@@ -130,3 +130,62 @@ def test_coverage_with_store_counts(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["coverage", "nuclei", "--store", cfg.output.path, "-f", "json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["with_counts"] is True
+
+
+def test_a_coarse_label_above_wins_over_finer_labels_below() -> None:
+    from harmonize.report.coverage import Row, RuleView, compute_coverage
+    from harmonize.taxonomy import load_ontology
+
+    onto = load_ontology("nuclei")
+    rows = [
+        Row(
+            "x",
+            "x",
+            (
+                RuleView(1, "inflammatory", "immune", "coarse"),
+                RuleView(2, "lymphocyte", "lymphocyte", "exact"),
+            ),
+        )
+    ]
+    c = compute_coverage(onto, rows)
+    assert c.state("x", "lymphoid") == "coarse"  # labelled only at `immune` above it
+    assert c.state("x", "lymphocyte") == "exact"
+
+
+def test_finer_labels_covering_every_leaf_are_exact() -> None:
+    from harmonize.report.coverage import Row, RuleView, compute_coverage
+    from harmonize.taxonomy import load_ontology
+
+    onto = load_ontology("nuclei")
+    both = Row(
+        "b", "b", (RuleView(1, "l", "lymphocyte", "exact"), RuleView(2, "p", "plasma", "exact"))
+    )
+    one = Row("o", "o", (RuleView(1, "l", "lymphocyte", "exact"),))
+    c = compute_coverage(onto, [both, one])
+    assert c.state("b", "lymphoid") == "exact"
+    assert c.state("o", "lymphoid") == "partial"
+
+
+def test_store_at_a_level_covers_what_it_holds(tmp_path: Path) -> None:
+    from harmonize.pipeline import run
+    from harmonize.pipeline.config import config_from_dict
+    from harmonize.pipeline.demo import demo_config
+    from harmonize.store import open_store
+
+    cfg = config_from_dict(
+        {
+            "name": "lvl",
+            "ontology": "nuclei",
+            "level": {"nodes": ["epithelial", "immune", "stromal", "dead", "other"]},
+            "sources": [{"dataset": "monusac", "root": "x"}],
+            "output": {"path": "o.zarr", "layers": ["semantic"]},
+        },
+        tmp_path,
+    )
+    cfg = demo_config(cfg, tmp_path / "data", tmp_path / "out", n=1)
+    run(cfg, workers=1)
+    cov = coverage_for("nuclei", store=open_store(cfg.output.path))
+    # MoNuSAC's lymphocytes are stored as `immune` under this cut: the store labels immune, and
+    # lymphocyte only through it
+    assert cov.state("monusac", "immune") == "exact"
+    assert cov.state("monusac", "lymphocyte") == "coarse"

@@ -130,6 +130,30 @@ def test_store_impact_against_truth(built) -> None:
     assert imp["warnings"] == []
 
 
+def test_renamed_cut_node_is_no_data_change(built) -> None:
+    # the store was cut at LEVEL; renaming a cut node (same id) must not read as pixels moving
+    store, _ = built
+    onto_old, map_old = _yaml("ontologies/nuclei.yaml"), _yaml("mappings/consep__nuclei.yaml")
+    text = yaml.safe_dump(onto_old)
+    onto_new = yaml.safe_load(text)
+    for n in onto_new["nodes"]:
+        if n["name"] == "stromal":
+            n["name"] = "connective"
+        if n.get("parent") == "stromal":
+            n["parent"] = "connective"
+    map_new = yaml.safe_load(yaml.safe_dump(map_old))
+    for r in map_new["rules"]:
+        if r["to"] == "stromal":
+            r["to"] = "connective"
+    old = TaxonomySet("old", {"nuclei": validate_data(onto_old)})
+    old.add(validate_data(map_old))
+    new = TaxonomySet("new", {"nuclei": validate_data(onto_new)})
+    new.add(validate_data(map_new))
+    imp = store_impact(diff(old, new), old, new, store).to_dict()
+    assert imp["groups"] == [] and imp["relabels"] == []
+    assert imp["totals"]["consep"]["pixels_changed"] == 0
+
+
 def test_cli_store_impact_and_formats(built, tmp_path: Path) -> None:
     store, _ = built
     old, new, onto_new, map_new = _sides()

@@ -170,6 +170,25 @@ def test_overlay_and_outline_pixels(page: Path, store_path: str) -> None:
     assert checked == sum(_expected_previews(facts).values())
 
 
+_NUCLEI = yaml.safe_load((ROOT / "taxonomies" / "ontologies" / "nuclei.yaml").read_text())["nodes"]
+
+
+def _subtree(name: str) -> set[str]:
+    out, frontier = {name}, [name]
+    while frontier:
+        cur = frontier.pop()
+        for n in _NUCLEI:
+            if n.get("parent") == cur and n["name"] not in out:
+                out.add(n["name"])
+                frontier.append(n["name"])
+    return out
+
+
+def _leaves_under(name: str) -> set[str]:
+    parents = {n.get("parent") for n in _NUCLEI}
+    return {x for x in _subtree(name) if x not in parents}
+
+
 def test_tree_histograms_and_coverage(page: Path, store_path: str) -> None:
     facts = _store_facts(store_path)
     meta, g = facts["meta"], facts["group"]
@@ -219,8 +238,17 @@ def test_tree_histograms_and_coverage(page: Path, store_path: str) -> None:
         for node, kind in zip(node_names, kinds, strict=True):
             if node in onto_rules and len(set(onto_rules[node])) == 1:
                 assert kind == onto_rules[node][0], (src, node)
-            if not onto_rules.get(node) and kind in ("exact", "approx"):
-                pytest.fail(f"{src}/{node}: {kind} without a rule onto it")
+            if not onto_rules.get(node) and kind == "approx":
+                pytest.fail(f"{src}/{node}: approx without a rule onto it")
+            if not onto_rules.get(node) and kind == "exact":
+                # exact through finer classes: rules below the node cover every leaf under it
+                leaves = _leaves_under(node)
+                covered = set().union(
+                    *(_leaves_under(t) for t in onto_rules if t in _subtree(node))
+                )
+                assert leaves <= covered, (
+                    f"{src}/{node}: exact, but leaves {leaves - covered} unlabelled"
+                )
 
 
 def test_panels_are_downscaled_to_max_side(store_path: str) -> None:

@@ -161,3 +161,14 @@ def test_cli_reverse() -> None:
     assert data["target"] == "kumar" and data["lut"][1] == 1 and data["ignore"]["id"] == 255
     res = runner.invoke(app, ["taxonomy", "reverse", "nuclei", "consep-4"])
     assert res.exit_code == 0 and "via consep" in res.output and "ambiguous" in res.output
+
+
+@pytest.mark.parametrize("onto", ["coco-stuff-171", "scene"])
+def test_coco_stuff_ignore_goes_to_unlabeled_not_an_unused_class(onto: str) -> None:
+    # COCO-Stuff's evaluation skips only ground truth 255 (unlabeled); the 11 unused thing ids
+    # also map to ignore, but writing ignore as e.g. "street sign" (11) would score as that class
+    cm = harmonize.evaluation_mapping(onto, "coco_stuff", encoding="stuffthingmaps_png")
+    assert cm.report["ignore"]["id"] == 255 and cm.report["ignore"]["name"] == "unlabeled"
+    src = yaml.safe_load((TAX / "ontologies" / f"{onto}.yaml").read_text())
+    ignore_id = next(s["id"] for s in src["special"] if s["role"] == "ignore")
+    assert int(cm.lut[ignore_id - cm.offset]) == 255
