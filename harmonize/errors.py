@@ -56,7 +56,10 @@ class HarmonizeError(Exception):
         path: str | PathLike[str] | None = None,
         line: int | None = None,
     ) -> None:
-        self.path: Path | None = Path(path) if path is not None else None
+        # a URL (s3://..., memory://...) stays a string: Path() would fold its "//"
+        self.path: Path | str | None = (
+            None if path is None else (str(path) if "://" in str(path) else Path(path))
+        )
         self.line = line
         self.reason = message
         super().__init__(_where(path, line) + message)

@@ -47,7 +47,7 @@ class LevelConfig(_Model):
     """A cut of the ontology (see the taxonomy docs): node names or a depth, and the policy for
     source classes coarser than the cut."""
 
-    nodes: list[str] | None = None
+    nodes: list[str] | None = Field(None, min_length=1)
     depth: int | None = Field(None, ge=0)
     coarse_policy: Literal["keep", "ignore"] = "keep"
 
@@ -81,7 +81,9 @@ class OutputConfig(_Model):
     """Where and what to write."""
 
     path: str = Field(description="Store path (relative to the config file) or fsspec URL.")
-    layers: list[Literal["semantic", "instance", "image"]] = ["semantic", "instance", "image"]
+    layers: list[Literal["semantic", "instance", "image"]] = Field(
+        ["semantic", "instance", "image"], min_length=1, description="Pixel layers to write."
+    )
     boxes: bool = Field(False, description="Write box tables (CityPersons).")
     tile: int | None = Field(
         None,
@@ -92,6 +94,13 @@ class OutputConfig(_Model):
     compression: Literal["zstd", "blosc", "none"] = "zstd"
     level: int = Field(3, ge=0, le=22)
     storage_options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_layers(self) -> OutputConfig:
+        dup = sorted({x for x in self.layers if self.layers.count(x) > 1})
+        if dup:
+            raise ValueError(f"layers must not repeat; repeated: {dup}")
+        return self
 
 
 class ExecutorConfig(_Model):
@@ -162,6 +171,8 @@ class RunConfig(_Model):
             if s.get("mapping"):
                 s["mapping"] = self.resolve(s["mapping"])
         data["output"]["path"] = self.resolve(data["output"]["path"])
+        if "/" in data["ontology"] or data["ontology"].endswith((".yaml", ".yml")):
+            data["ontology"] = self.resolve(data["ontology"])
         return data
 
 

@@ -140,19 +140,13 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
     if ref.paths:
         p = Path(ref.paths[0])
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            from harmonize.datasets._io import read_image_size, read_tiff_size
+
             try:
                 if p.suffix.lower() in (".tif", ".tiff"):
-                    import tifffile
-
-                    with tifffile.TiffFile(p) as tf:
-                        shape = tf.pages[0].shape
-                    return int(shape[0]), int(shape[1])
-                from PIL import Image
-
-                with Image.open(p) as im:
-                    w, h = im.size
-                return int(h), int(w)
-            except Exception:  # unreadable header: let read() report it properly
+                    return read_tiff_size(p)
+                return read_image_size(p)
+            except HarmonizeError:  # unreadable header: let read() report it properly
                 pass
     sample = reader.read(ref)
     return sample.shape
@@ -260,8 +254,11 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             if on_progress:
                 on_progress(sc.source_name, 1)
         if not kept:
+            mine = [x for x in skipped if x["source"] == sc.source_name]
+            why = "; ".join(x["error"] for x in mine[:3]) + (" ..." if len(mine) > 3 else "")
             raise ConfigError(
-                f"source {sc.source_name!r}: no readable samples under {rspec.root}",
+                f"source {sc.source_name!r}: no readable samples under {rspec.root}"
+                + (f" ({len(mine)} failed: {why})" if mine else ""),
                 path=config.path,
             )
         arr = np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
@@ -318,14 +315,27 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
 
 
 def _digest(plan: Plan) -> str:
+    """Digest of everything that decides what the store's arrays hold: resuming under a different
+    digest would mix two runs' outputs. Settings that change no array (executor, description, the
+    leakage check) are left out."""
     h = hashlib.sha256()
     cfg = plan.config.resolved()
-    cfg.pop("executor", None)
+    for key in ("executor", "description", "leakage"):
+        cfg.pop(key, None)
     h.update(json.dumps(cfg, sort_keys=True).encode())
+    h.update(json.dumps([plan.ontology, plan.level], sort_keys=True).encode())
+    h.update(np.ascontiguousarray(plan.class_ids).tobytes())
     for s in plan.sources:
+        m = s.mapping
         h.update(s.name.encode())
         h.update(json.dumps(s.layout.to_dict(), sort_keys=True).encode())
         h.update("\0".join(r.sample_id for r in s.refs).encode())
         h.update(s.shapes.tobytes())
-        h.update(np.ascontiguousarray(s.mapping.lut).tobytes())
+        for table in (m.lut, m.declared, m.keep_instances):
+            h.update(np.ascontiguousarray(table).tobytes())
+        h.update(
+            repr(
+                (m.offset, str(np.dtype(m.out_dtype)), m.background, m.ignore, m.unknown_policy)
+            ).encode()
+        )
     return h.hexdigest()

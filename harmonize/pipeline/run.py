@@ -228,6 +228,10 @@ def run(
     t0 = time.perf_counter()
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
     nworkers = workers or cfg.executor.workers or os.cpu_count() or 1
+    if cfg.resolve(cfg.output.path).startswith("memory://"):
+        if kind == "dask":
+            raise ConfigError("a memory:// store lives in one process; use the local executor")
+        nworkers = 1  # worker processes would each write into their own, separate memory
     sched = scheduler or cfg.executor.scheduler
     # worker processes start (and import numba, zarr, the kernels) while the coordinator plans
     pool = _start_pool(nworkers) if kind == "local" and nworkers > 1 else None
@@ -246,7 +250,13 @@ def _execute(
 ) -> RunReport:
     """The body of :func:`run` (``used[0]`` is set when the pool ran shard tasks)."""
     from harmonize._version import __version__
-    from harmonize.store.writer import create_store, finalize, open_group, shard_summaries
+    from harmonize.store.writer import (
+        create_store,
+        finalize,
+        open_group,
+        shard_summaries,
+        store_state,
+    )
 
     planned = [0]
 
@@ -256,28 +266,38 @@ def _execute(
             progress("plan", planned[0], 0)
 
     plan = make_plan(cfg, on_progress=on_plan)
-    report = RunReport(cfg.name, plan.url, samples=plan.n_samples, executor=kind, workers=nworkers)
+    report = RunReport(
+        cfg.name,
+        plan.url,
+        samples=plan.n_samples + len(plan.planning_skipped),
+        executor=kind,
+        workers=nworkers,
+    )
     report.skipped.extend(plan.planning_skipped)
     so = cfg.output.storage_options or None
     done: dict[str, set[int]] = {}
     group = None
+    replace = overwrite
     if resume:
-        try:
+        state = store_state(plan.url, so)
+        if state == "creating":
+            replace = True  # killed while creating arrays: nothing was written yet, start over
+        elif state == "store":
             group = open_group(plan.url, mode="r+", storage_options=so)
             meta = group.attrs.get("harmonize") or {}
-        except StoreError:
-            group, meta = None, {}
-        if group is not None:
             if meta.get("plan_digest") != plan.digest:
-                raise StoreError(
-                    "cannot resume: the config or the input files changed since this store was "
-                    "started (plan digest differs); run with --overwrite",
-                    path=plan.url,
-                )
-            for s in plan.sources:
-                sums = shard_summaries(group, s.layout)
-                done[s.name] = {k for k, v in enumerate(sums) if v is not None}
-            report.resumed_shards = sum(len(v) for v in done.values())
+                if not overwrite:
+                    raise StoreError(
+                        "cannot resume: the config or the input files changed since this store "
+                        "was started (plan digest differs); run with --overwrite to start over",
+                        path=plan.url,
+                    )
+                group = None  # --resume --overwrite: resume when possible, else replace
+            else:
+                for s in plan.sources:
+                    sums = shard_summaries(group, s.layout)
+                    done[s.name] = {k for k, v in enumerate(sums) if v is not None}
+                report.resumed_shards = sum(len(v) for v in done.values())
     if group is None:
         tables = {
             s.name: {
@@ -302,33 +322,16 @@ def _execute(
             },
             "label_spaces": {s.name: s.label_space for s in plan.sources},
         }
-        try:
-            group = create_store(
-                plan.url,
-                [s.layout for s in plan.sources],
-                tables,
-                attrs,
-                compression=cfg.output.compression,
-                level=cfg.output.level,
-                overwrite=overwrite,
-                storage_options=so,
-            )
-        except FileExistsError as exc:
-            raise StoreError(
-                "a store exists here: pass --resume to finish it or --overwrite to replace it",
-                path=plan.url,
-            ) from exc
-        except Exception as exc:
-            if (
-                "already exists" in str(exc)
-                or "ContainsGroupError" in type(exc).__name__
-                or "ContainsArrayError" in type(exc).__name__
-            ):
-                raise StoreError(
-                    "a store exists here: pass --resume to finish it or --overwrite to replace it",
-                    path=plan.url,
-                ) from exc
-            raise
+        group = create_store(
+            plan.url,
+            [s.layout for s in plan.sources],
+            tables,
+            attrs,
+            compression=cfg.output.compression,
+            level=cfg.output.level,
+            overwrite=replace,
+            storage_options=so,
+        )
     tasks = plan.tasks(done)
     report.shards = sum(s.layout.n_shards for s in plan.sources)
     total = plan.n_samples
@@ -354,11 +357,13 @@ def _execute(
         skipped = [dict(r["skipped"], source=s.name) for r in recs if "skipped" in r]
         report.skipped.extend(skipped)
         ok = [r for r in recs if "skipped" not in r]
+        # samples that already failed while sizing have no slot, but count as skipped
+        early = sum(1 for x in plan.planning_skipped if x["source"] == s.name)
         per_source[s.name] = {
             "dataset": s.layout.dataset,
-            "samples": len(s.refs),
+            "samples": len(s.refs) + early,
             "written": len(ok),
-            "skipped": len(skipped),
+            "skipped": len(skipped) + early,
             "instances": sum(len(r.get("instance_classes", [])) for r in ok),
             "unknown_pixels": sum(r.get("unknown_pixels", 0) for r in ok),
             "mixed_instances": sum(len(r.get("mixed_instances", [])) for r in ok),

@@ -37,7 +37,9 @@ def export_table(store) -> tuple[np.ndarray, list[dict]]:
     elif len(keep) <= 255:
         values = list(range(len(keep)))
     else:
-        raise StoreError(f"{len(keep)} classes do not fit an 8-bit PNG with 255 as ignore")
+        raise StoreError(
+            f"{len(keep)} classes do not fit an 8-bit PNG with 255 as ignore", path=store.url
+        )
     rows = []
     for cid, v in zip(keep, values, strict=True):
         table[cid] = v
@@ -61,6 +63,9 @@ def export_png(store, out: str | Path, *, instances: bool = False) -> int:
     """Write every sample of ``store`` under ``out``; returns the number of samples written."""
     from PIL import Image
 
+    if not all("semantic" in lay.layers for lay in store.layouts):
+        raise StoreError("the store has no semantic layer to export as label PNGs", path=store.url)
+
     out = Path(out)
     table, rows = export_table(store)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,7 +80,9 @@ def export_png(store, out: str | Path, *, instances: bool = False) -> int:
         Image.fromarray(table[s.semantic]).save(out / "annotations" / s.split / f"{stem}.png")
         if instances and s.instance is not None:
             if s.instance.max(initial=0) > 65535:
-                raise StoreError(f"{stem}: more than 65535 instances do not fit a 16-bit PNG")
+                raise StoreError(
+                    f"{stem}: more than 65535 instances do not fit a 16-bit PNG", path=store.url
+                )
             Image.fromarray(s.instance.astype(np.uint16)).save(
                 out / "instances" / s.split / f"{stem}.png"
             )

@@ -88,7 +88,9 @@ class SourceLayout:
     dataset : str
         Dataset registry name.
     n_samples : int
-        Samples listed for this source (skipped ones keep their slot, with ``valid = False``).
+        Slots of this source: samples skipped while reading keep their slot with ``valid = False``;
+        samples that already failed while sizing (planning) get none. Both are listed, with file
+        and reason, in the run report and the root attribute ``skipped``.
     height, width : int
         Slot size: the largest sample of the source.
     samples_per_shard : int

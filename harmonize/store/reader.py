@@ -151,6 +151,15 @@ class Sample:
     @cached_property
     def instance_classes(self) -> np.ndarray:
         """``(K,)`` ontology id of instance k at index k - 1."""
+        g = self.store._group["sources"][self.source]
+        if "instance_offset" not in g:  # an incomplete store: read its shard's committed summary
+            lay = next(x for x in self.store.layouts if x.name == self.source)
+            summary = shard_summaries(self.store._group, lay)[self.index // lay.samples_per_shard]
+            rec = next(r for r in summary["samples"] if r["index"] == self.index)
+            return np.asarray(
+                rec.get("instance_classes", []),
+                dtype=g["semantic"].dtype if "semantic" in g else np.uint32,
+            )
         return self.store._ragged(self.source, "instance", self.index)["instance_class"]
 
     @cached_property
@@ -186,12 +195,29 @@ class Store:
     Samples skipped during the run (``on_error: skip``) are absent from the index.
     """
 
-    def __init__(self, group, url: str) -> None:
+    def __init__(
+        self,
+        group,
+        url: str,
+        *,
+        allow_incomplete: bool = False,
+        storage_options: dict | None = None,
+    ) -> None:
         self._group = group
         self.url = url
+        #: how the store was opened (a TrainingSet reopens it the same way in DataLoader workers)
+        self.open_options = {
+            "allow_incomplete": allow_incomplete,
+            "storage_options": storage_options,
+        }
         meta = group.attrs.get("harmonize")
         if not meta or meta.get("format") != FORMAT:
             raise StoreError("not a harmonize store (root attribute 'harmonize' missing)", path=url)
+        if meta.get("status") == "creating":
+            raise StoreError(
+                "the store's creation did not finish; run the config again with --resume",
+                path=url,
+            )
         self.meta: dict[str, Any] = dict(meta)
         self.layouts = [SourceLayout.from_dict(d) for d in self.meta["sources"]]
 
@@ -323,8 +349,30 @@ class Store:
     def indices(
         self, sources: Sequence[str] | None = None, split: str | Sequence[str] | None = None
     ) -> list[int]:
-        """Store indices of samples from ``sources`` and ``split``."""
+        """Store indices of samples from ``sources`` and ``split`` (a name or a list of names).
+
+        Raises
+        ------
+        StoreError
+            When a source or split name occurs nowhere in the store (a typo must not select
+            nothing silently).
+        """
+        if isinstance(sources, str):
+            sources = [sources]
         splits = {split} if isinstance(split, str) else (set(split) if split else None)
+        if sources is not None:
+            unknown = sorted(set(sources) - set(self.sources))
+            if unknown:
+                raise StoreError(
+                    f"no source(s) {unknown} in this store; sources: {self.sources}", path=self.url
+                )
+        if splits is not None:
+            known = {str(v) for t in self._tables.values() for v in t["split"]}
+            unknown = sorted(splits - known)
+            if unknown:
+                raise StoreError(
+                    f"no split(s) {unknown} in this store; splits: {sorted(known)}", path=self.url
+                )
         out = []
         for i, (si, local) in enumerate(self._index):
             name = self.layouts[si].name
@@ -368,7 +416,9 @@ def open_store(
     saying how far it got, unless ``allow_incomplete`` is set.
     """
     group = open_group(str(url), mode="r", storage_options=storage_options)
-    store = Store(group, str(url))
+    store = Store(
+        group, str(url), allow_incomplete=allow_incomplete, storage_options=storage_options
+    )
     if not store.complete and not allow_incomplete:
         prog = ", ".join(f"{k} {a}/{b} shards" for k, (a, b) in store.progress().items())
         raise StoreError(

@@ -95,6 +95,7 @@ class TrainingSet:
     ) -> None:
         self.store = store
         self.url = store.url
+        self._open_options = dict(getattr(store, "open_options", {}))
         ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
         if ph <= 0 or pw <= 0:
             raise ValueError(f"patch_size must be positive, got {patch_size}")
@@ -103,6 +104,8 @@ class TrainingSet:
             raise ValueError(f"mode must be 'grid' or 'random', not {mode!r}")
         if balance not in (None, "class"):
             raise ValueError(f"balance must be None or 'class', not {balance!r}")
+        if balance == "class" and not any("semantic" in lay.layers for lay in store.layouts):
+            raise ValueError("balance='class' needs the semantic layer, which this store lacks")
         self.mode = mode
         self.balance = balance
         self.seed = int(seed)
@@ -177,10 +180,24 @@ class TrainingSet:
         return out
 
     def sample_weights(self) -> np.ndarray:
-        """Per-sample sampling weights (repeat factors) for a weighted sampler."""
-        if self._weights is None:
-            self._weights = repeat_factors(self._presence(), self.threshold)
-        return self._weights
+        """Per-sample repeat factors (LVIS repeat-factor sampling), one per selected sample.
+
+        Computing them does not change what random mode draws; ``balance="class"`` does.
+        """
+        if self._weights is not None:
+            return self._weights.copy()
+        return repeat_factors(self._presence(), self.threshold)
+
+    def item_weights(self) -> np.ndarray:
+        """Grid mode: one weight per item (tile), its sample's repeat factor, for
+        ``torch.utils.data.WeightedRandomSampler(ts.item_weights(), len(ts))``."""
+        if self.mode != "grid":
+            raise ValueError(
+                "item_weights() is for grid mode; random mode balances by itself with "
+                "balance='class'"
+            )
+        tiles = np.diff(self._tile_offsets)
+        return np.repeat(self.sample_weights(), tiles)
 
     # -- access -------------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -264,4 +281,4 @@ class TrainingSet:
         from harmonize.store.reader import open_store
 
         self.__dict__.update(state)
-        self.store = open_store(self.url)
+        self.store = open_store(self.url, **self._open_options)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,11 +46,33 @@ def _compressors(name: str, level: int):
 def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
     """Open the root group of a store at a local path or fsspec URL."""
     import zarr
+    from zarr.errors import NodeNotFoundError
 
     try:
         return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NodeNotFoundError) as exc:
         raise StoreError("no harmonize store here", path=url) from exc
+
+
+def store_state(url: str, storage_options: dict | None = None) -> str:
+    """What is at ``url``: ``"missing"`` (nothing, or an empty folder), ``"store"`` (a harmonize
+    store, complete or not), ``"creating"`` (a store whose creation did not finish) or ``"other"``
+    (anything else -- never to be overwritten)."""
+    import zarr
+    from zarr.errors import NodeNotFoundError
+
+    if "://" not in url:
+        p = Path(url)
+        if not p.exists() or (p.is_dir() and not any(p.iterdir())):
+            return "missing"
+    try:
+        root = zarr.open_group(url, mode="r", storage_options=storage_options or None)
+    except (FileNotFoundError, NodeNotFoundError):
+        return "missing" if "://" in url else "other"
+    meta = root.attrs.get("harmonize") or {}
+    if meta.get("format") != FORMAT:
+        return "other" if (list(root.keys()) or root.attrs) else "missing"
+    return "creating" if meta.get("status") == "creating" else "store"
 
 
 def create_store(
@@ -78,9 +101,19 @@ def create_store(
     """
     import zarr
 
-    root = zarr.open_group(
-        url, mode="w" if overwrite else "w-", storage_options=storage_options or None
-    )
+    state = store_state(url, storage_options)
+    if state == "other":
+        raise StoreError(
+            "this path holds other files, not a harmonize store; refusing to write (or overwrite) "
+            "a store over them: choose another output path",
+            path=url,
+        )
+    if state in ("store", "creating") and not overwrite:
+        raise StoreError(
+            "a store exists here: pass --resume to finish it or --overwrite to replace it",
+            path=url,
+        )
+    root = zarr.open_group(url, mode="w", storage_options=storage_options or None)
     comp = _compressors(compression, level)
     meta = {
         "format": FORMAT,
@@ -89,7 +122,12 @@ def create_store(
         "sources": [s.to_dict() for s in sources],
         **root_attrs,
     }
-    root.attrs["harmonize"] = meta
+    # until every array exists the store says "creating": a crash in here is redone, not resumed
+    root.attrs["harmonize"] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "status": "creating",
+    }
     sgroup = root.require_group("sources")
     for s in sources:
         g = sgroup.require_group(s.name)
@@ -159,6 +197,7 @@ def create_store(
             )
             arr[:] = np.asarray(list(tables[s.name][name]), dtype=object)
         g.attrs["source"] = s.to_dict()
+    root.attrs["harmonize"] = meta
     return root
 
 
