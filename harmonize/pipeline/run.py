@@ -226,6 +226,7 @@ def run(
 
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     t0 = time.perf_counter()
+    _READERS.clear()  # in-process shards (one worker) must not reuse readers of an earlier run
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
     nworkers = workers or cfg.executor.workers or os.cpu_count() or 1
     if cfg.resolve(cfg.output.path).startswith("memory://"):
