@@ -7,11 +7,14 @@ Every executor runs the same :func:`process_shard`, so their stores are identica
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harmonize.errors import ConfigError, HarmonizeError, StoreError
@@ -238,12 +241,70 @@ def run(
     pool = _start_pool(nworkers) if kind == "local" and nworkers > 1 else None
     used = [False]
     try:
-        return _execute(
-            cfg, t0, kind, nworkers, sched, pool, used, resume, overwrite, progress, leakage
-        )
+        with run_lock(cfg.resolve(cfg.output.path)):
+            return _execute(
+                cfg, t0, kind, nworkers, sched, pool, used, resume, overwrite, progress, leakage
+            )
     finally:
         if pool is not None:
             pool.shutdown(wait=used[0], cancel_futures=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(url: str) -> Iterator[None]:
+    """Let one run at a time write a local store: ``<store>.lock`` holds the writer's host and pid.
+
+    A lock left by a run that is gone (killed, crashed) on this host is taken over; a live one is
+    a :class:`StoreError`. Two writers on one store would write the same shards (zarr loses data
+    then). Remote (URL) stores are not locked: there, run one coordinator per store.
+    """
+    if "://" in url:
+        yield
+        return
+    lock = Path(url.rstrip("/") + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    host = socket.gethostname()
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                other_host, other_pid = lock.read_text().split()
+                pid = int(other_pid)
+            except (OSError, ValueError):
+                other_host, pid = host, -1  # unreadable or half-written: treat as stale
+            if other_host != host:
+                raise StoreError(
+                    f"a run on host {other_host} (pid {pid}) holds {lock}; remove that file if "
+                    "the run is gone",
+                    path=url,
+                ) from None
+            if pid > 0 and pid != os.getpid() and _pid_alive(pid):
+                raise StoreError(
+                    f"another run (pid {pid}) is writing this store; wait for it or stop it",
+                    path=url,
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its run is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{host} {os.getpid()}\n")
+        break
+    else:
+        raise StoreError(f"could not take the run lock {lock}", path=url)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def _execute(

@@ -158,3 +158,23 @@ def test_training_set_of_an_incomplete_store_pickles(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         ts[0]["semantic"], store.training_set(patch_size=16)[0]["semantic"]
     )
+
+
+def test_one_run_at_a_time_per_store(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    cfg = _cfg(tmp_path)
+    lock = Path(cfg.output.path + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{socket.gethostname()} {other.pid}\n")
+        with pytest.raises(StoreError, match=f"another run \\(pid {other.pid}\\)"):
+            run(cfg, workers=1)
+    finally:
+        other.kill()
+        other.wait()
+    report = run(cfg, workers=1)  # the lock's run is gone: taken over
+    assert report.written == report.samples and not lock.exists()
