@@ -307,6 +307,15 @@ def run_lock(url: str) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
+def _remove_partial_writes(url: str) -> None:
+    """Delete the temporary files a killed writer left in a local store (zarr's local store writes
+    ``<name>.<uuid>.partial`` and renames it into place; a kill in between leaves it behind)."""
+    if "://" in url:
+        return
+    for junk in Path(url).rglob("*.partial"):
+        junk.unlink(missing_ok=True)
+
+
 def _execute(
     cfg, t0, kind, nworkers, sched, pool, used, resume, overwrite, progress, leakage
 ) -> RunReport:
@@ -345,6 +354,7 @@ def _execute(
         if state == "creating":
             replace = True  # killed while creating arrays: nothing was written yet, start over
         elif state == "store":
+            _remove_partial_writes(plan.url)
             group = open_group(plan.url, mode="r+", storage_options=so)
             meta = group.attrs.get("harmonize") or {}
             if meta.get("plan_digest") != plan.digest:

@@ -223,6 +223,7 @@ def test_killed_run_resumes_to_the_same_store(tmp_path: Path) -> None:
     report = run(load_config(cfg_path), resume=True, workers=1)
     assert report.resumed_shards >= 2
     assert open_store(tmp_path / "killed.zarr").complete
+    assert not list((tmp_path / "killed.zarr").rglob("*.partial")), "a killed write's temp file"
     _assert_same_store(str(tmp_path / "clean.zarr"), str(tmp_path / "killed.zarr"))
 
 
