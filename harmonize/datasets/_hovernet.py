@@ -31,7 +31,6 @@ from harmonize.datasets._io import (
     read_image_rgb,
     read_image_size,
     read_mat,
-    read_tiff_size,
     require_file,
 )
 from harmonize.datasets._synth import write_mat
@@ -48,7 +47,6 @@ __all__ = [
     "HoverNetReader",
     "Labels",
     "draw_instances",
-    "image_hw",
     "label_array",
     "natural_key",
     "synthesize_instance_only",
@@ -61,22 +59,6 @@ __all__ = [
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key that orders ``train_2`` before ``train_10`` (digits compared as numbers)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
-
-
-def image_hw(path: str | Path) -> tuple[int, int]:
-    """``(H, W)`` of an image from its header only (no pixel decoding).
-
-    Raises
-    ------
-    MissingFileError
-        When ``path`` does not exist.
-    CorruptFileError
-        When the header cannot be parsed (a file truncated before its header, not an image).
-    """
-    p = require_file(path, "image")
-    if p.suffix.lower() not in (".tif", ".tiff"):
-        return read_image_size(p)
-    return read_tiff_size(p)
 
 
 def label_array(
@@ -237,7 +219,7 @@ class HoverNetReader(Reader):
         img_path, lab_path = (Path(p) for p in ref.paths[:2])
         require_file(img_path, "image")
         labels = self.read_labels(require_file(lab_path, "label file"))
-        hw = image_hw(img_path)
+        hw = read_image_size(img_path)
         if labels.instance.shape != hw:
             raise SizeMismatchError(
                 f"label map is {labels.instance.shape} (H, W) but its image {img_path} is {hw}",

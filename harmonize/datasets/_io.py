@@ -270,12 +270,15 @@ def write_png(path: str | Path, array: np.ndarray, palette: np.ndarray | None = 
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """Return ``(H, W)`` of an image from its header only (no pixel decoding).
 
-    Cheap enough to check image/label sizes on every sample without decoding the image.
+    Cheap enough to check image/label sizes on every sample without decoding the image. TIFFs go
+    through :func:`read_tiff_size` (tifffile, as :func:`read_image_rgb` decodes them).
     Raises :class:`MissingFileError` / :class:`CorruptFileError` naming the file.
     """
     from PIL import Image, UnidentifiedImageError
 
     p = require_file(path, "image")
+    if p.suffix.lower() in (".tif", ".tiff"):
+        return read_tiff_size(p)
     try:
         with Image.open(p) as img:
             w, h = img.size

@@ -52,8 +52,14 @@ from typing import Any
 import numpy as np
 
 from harmonize.datasets import register
-from harmonize.datasets._hovernet import image_hw, label_array, write_mat
-from harmonize.datasets._io import check_same_size, read_image_rgb, read_mat, require_file
+from harmonize.datasets._hovernet import label_array, write_mat
+from harmonize.datasets._io import (
+    check_same_size,
+    read_image_rgb,
+    read_image_size,
+    read_mat,
+    require_file,
+)
 from harmonize.datasets._synth import he_image, random_ellipses, write_rgb
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
 from harmonize.errors import (
@@ -234,7 +240,7 @@ class LizardReader(Reader):
             )
         mat = read_mat(label, ["inst_map", "id", "class"])
         inst, ids, classes = instance_classes(mat, label)
-        check_same_size(image_hw(image_s), inst.shape, label, "image and inst_map")
+        check_same_size(read_image_size(image_s), inst.shape, label, "image and inst_map")
         lut = np.zeros(int(inst.max(initial=0)) + 1, np.uint8)
         lut[ids] = classes
         return RawSample(

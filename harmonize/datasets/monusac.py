@@ -69,8 +69,8 @@ from harmonize.datasets._aperio import (
     round_vertices,
     write_aperio_xml,
 )
-from harmonize.datasets._hovernet import image_hw, natural_key
-from harmonize.datasets._io import read_image_rgb
+from harmonize.datasets._hovernet import natural_key
+from harmonize.datasets._io import read_image_rgb, read_image_size
 from harmonize.datasets._synth import Ellipse, he_image, random_ellipses, write_rgb
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
 from harmonize.errors import ClassIdError, MissingFileError, MissingKeyError
@@ -307,7 +307,7 @@ class MoNuSACReader(Reader):
                 f"{hint}: convert the SVS (OpenSlide, level 0, RGB) and save it as {tif.name}",
                 path=tif,
             )
-        shape = image_hw(tif)
+        shape = read_image_size(tif)
         semantic, instance, classes = rasterize(xml, shape)
         present = np.unique(instance)
         present = present[present != 0]

@@ -50,8 +50,8 @@ from harmonize.datasets._aperio import (
     round_vertices,
     write_aperio_xml,
 )
-from harmonize.datasets._hovernet import image_hw, natural_key
-from harmonize.datasets._io import read_image_rgb
+from harmonize.datasets._hovernet import natural_key
+from harmonize.datasets._io import read_image_rgb, read_image_size
 from harmonize.datasets._synth import Ellipse, he_image, random_ellipses, write_rgb
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
 from harmonize.errors import ConfigError, MissingFileError
@@ -172,7 +172,7 @@ class MoNuSegReader(Reader):
             raise MissingFileError("tissue image of this annotation not found", path=tif)
         if not xml.is_file():
             raise MissingFileError("annotation XML of this tissue image not found", path=xml)
-        shape = image_hw(tif)
+        shape = read_image_size(tif)
         inst = rasterize(xml, shape, self.options["overlap"])
         ids = np.unique(inst)
         ids = ids[ids != 0].astype(np.int32)

@@ -140,11 +140,9 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
     if ref.paths:
         p = Path(ref.paths[0])
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
-            from harmonize.datasets._io import read_image_size, read_tiff_size
+            from harmonize.datasets._io import read_image_size
 
             try:
-                if p.suffix.lower() in (".tif", ".tiff"):
-                    return read_tiff_size(p)
                 return read_image_size(p)
             except HarmonizeError:  # unreadable header: let read() report it properly
                 pass
