@@ -13,12 +13,13 @@ annotations (splits train / val / train_extra). gtFine has train / val / test.
 
 The reader gives, per frame:
 
-* ``semantic`` = the labelIds map (uint8, native label ids 0..33);
+* ``semantic`` = the labelIds map (uint8, native label ids 0..33), decoded from the instanceIds PNG
+  (``v if v < 1000 else v // 1000``; the labelIds PNG holds the same, see :class:`CityscapesReader`);
 * ``instance`` = the instanceIds value where it is ``>= 1000`` (``id*1000+k``, native values kept,
   e.g. 26001), else 0 (uint16); group polygons (``cargroup``) and stuff carry no instance;
 * ``instance_ids`` / ``instance_classes`` = the instance values present and their class ``v // 1000``.
 
-When the label PNGs are absent (``source="auto"``) or when asked to (``source="polygons"``), the maps
+When the instanceIds PNG is absent (``source="auto"``) or when asked to (``source="polygons"``), the maps
 are rasterized from ``*_polygons.json`` exactly as cityscapesScripts' ``json2labelImg`` and
 ``json2instanceImg`` do (§1.5): PIL ``ImageDraw.polygon`` in file order, later objects on top,
 background 0, ``deleted`` objects skipped, unknown labels ending in ``group`` stripped of the suffix
@@ -320,15 +321,24 @@ class CityscapesReader(Reader):
         Which annotation folder to read (default ``"gtFine"``). gtCoarse has the splits train, val
         and train_extra.
     source : {"auto", "png", "polygons"}
-        Where labels come from: the ``_labelIds.png`` / ``_instanceIds.png`` pair, the
-        ``_polygons.json`` rasterized as cityscapesScripts does, or (``"auto"``, default) the PNGs
-        when both are present and the polygons otherwise.
+        Where labels come from: the ``_instanceIds.png``, the ``_polygons.json`` rasterized as
+        cityscapesScripts does, or (``"auto"``, default) the PNG when present and the polygons
+        otherwise.
+    cross_check : bool
+        With PNG labels, also decode ``_labelIds.png`` and check that it equals the label ids
+        decoded from ``_instanceIds.png`` (default ``False``).
 
     Notes
     -----
     Sample ids are the frame stems (``aachen_000000_000019``); ``meta`` holds ``city``, ``seq``,
-    ``frame``, ``annotations`` and ``source``. A labelIds map that disagrees with the class decoded
-    from the instanceIds map (``v if v < 1000 else v // 1000``) is reported as corrupt.
+    ``frame``, ``annotations`` and ``source``.
+
+    The labelIds map is decoded from ``_instanceIds.png`` (``v if v < 1000 else v // 1000``), not
+    read from ``_labelIds.png``: cityscapesScripts draws both files from the same polygons in the
+    same order, with group polygons and classes without instances written as the plain label id
+    in both (``json2labelImg.py``, ``json2instanceImg.py``), so the labelIds PNG is redundant.
+    Reading one 16-bit PNG instead of two halves the decoding. ``cross_check=True`` reads both
+    and reports a frame whose two files disagree as corrupt, naming both.
     """
 
     name = "cityscapes"
@@ -342,10 +352,14 @@ class CityscapesReader(Reader):
         opts = dict(options)
         ann = opts.pop("annotations", "gtFine")
         source = opts.pop("source", "auto")
+        cross_check = opts.pop("cross_check", False)
         if opts:
             raise TypeError(
-                f"{self.name} reader: unknown option(s) {sorted(opts)}; known: annotations, source"
+                f"{self.name} reader: unknown option(s) {sorted(opts)}; "
+                "known: annotations, source, cross_check"
             )
+        if not isinstance(cross_check, bool):
+            raise ValueError(f"cross_check must be true or false, not {cross_check!r}")
         if ann not in ANNOTATIONS:
             raise ValueError(f"annotations must be one of {list(ANNOTATIONS)}, not {ann!r}")
         if source not in SOURCES:
@@ -356,7 +370,7 @@ class CityscapesReader(Reader):
                 raise ValueError(
                     f"{ann} has no split(s) {missing}; it has {list(SPLITS_BY_ANNOTATION[ann])}"
                 )
-        return {"annotations": ann, "source": source}
+        return {"annotations": ann, "source": source, "cross_check": cross_check}
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -404,17 +418,14 @@ class CityscapesReader(Reader):
         source = self.options["source"]
         for stem in sorted(kinds):
             have = kinds[stem]
+            pngs = ["instanceIds.png"] + (["labelIds.png"] if self.options["cross_check"] else [])
             if source == "auto":
-                pngs = {"labelIds.png", "instanceIds.png"} <= have
-                mode = "png" if pngs or "polygons.json" not in have else "polygons"
+                mode = "png" if set(pngs) <= have or "polygons.json" not in have else "polygons"
             else:
                 mode = source
             img = self.image_path(split, city, stem)
             if mode == "png":
-                labels = (
-                    self.label_path(split, city, stem, "labelIds.png"),
-                    self.label_path(split, city, stem, "instanceIds.png"),
-                )
+                labels = tuple(self.label_path(split, city, stem, k) for k in pngs)
             else:
                 labels = (self.label_path(split, city, stem, "polygons.json"),)
             city_name, seq, frame = parts[stem]
@@ -439,18 +450,19 @@ class CityscapesReader(Reader):
         img_path = self.image_path(split, city, stem)
         img_hw = read_image_size(img_path)
         if mode == "png":
-            semantic, inst, label_path = self._read_pngs(split, city, stem)
+            label_path = self.label_path(split, city, stem, "instanceIds.png")
+            encoded = read_label_png(label_path, dtypes=(np.uint16, np.uint8), palette=False)
         else:
             label_path = self.label_path(split, city, stem, "polygons.json")
-            semantic, inst = rasterize_polygons(read_json(label_path), label_path)
+            _, encoded = rasterize_polygons(read_json(label_path), label_path)
+        semantic, instance, ids = self._split(encoded.astype(np.uint16, copy=False), label_path)
+        if mode == "png" and self.options["cross_check"]:
+            self._cross_check(semantic, self.label_path(split, city, stem, "labelIds.png"))
         if semantic.shape != img_hw:
             raise SizeMismatchError(
                 f"label map is {semantic.shape} (H, W) but the image {img_path} is {img_hw}",
                 path=label_path,
             )
-        instance = np.where(inst >= 1000, inst, 0).astype(np.uint16)
-        ids = _present(instance)
-        ids = ids[ids > 0].astype(np.int64)
         return RawSample(
             ref=ref,
             semantic=semantic,
@@ -461,16 +473,47 @@ class CityscapesReader(Reader):
             load_image=partial(_load_rgb, str(img_path)),
         )
 
-    def _read_pngs(self, split: str, city: str, stem: str) -> tuple[np.ndarray, np.ndarray, Path]:
-        lab_path = self.label_path(split, city, stem, "labelIds.png")
-        inst_path = self.label_path(split, city, stem, "instanceIds.png")
+    @staticmethod
+    def _split(encoded: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """labelIds, instance map and instance values of an instanceIds-encoded map, checked."""
+        from harmonize.engine.kernels import split_encoded
+
+        try:
+            semantic, instance, counts = split_encoded(encoded, 1000)
+        except ValueError as exc:
+            raise ClassIdError(
+                f"instance values decode to no Cityscapes label id (0..{_MAX_ID}): {exc}",
+                path=path,
+            ) from exc
+        values = np.flatnonzero(counts)
+        cls = np.where(values < 1000, values, values // 1000)
+        bad = values[~_VALID_ID[cls]]
+        if bad.size:
+            raise ClassIdError(
+                f"instance values {bad[:10].tolist()} decode to no Cityscapes label id "
+                f"(0..{_MAX_ID})",
+                path=path,
+            )
+        ids = values[values >= 1000]
+        if ids.size and not _HAS_INSTANCES[ids // 1000].all():
+            wrong = ids[~_HAS_INSTANCES[ids // 1000]]
+            raise ClassIdError(
+                f"instance values {wrong[:10].tolist()} encode classes without instances",
+                path=path,
+            )
+        return semantic, instance, ids.astype(np.int64)
+
+    def _cross_check(self, semantic: np.ndarray, lab_path: Path) -> None:
+        """Check ``_labelIds.png`` against the label ids decoded from ``_instanceIds.png``."""
         lab = read_label_png(lab_path, dtypes=(np.uint8, np.uint16), palette=False)
-        inst = read_label_png(inst_path, dtypes=(np.uint16, np.uint8), palette=False)
-        if lab.shape != inst.shape:
+        inst_path = lab_path.with_name(lab_path.name.replace("labelIds", "instanceIds"))
+        if lab.shape != semantic.shape:
             raise SizeMismatchError(
-                f"instanceIds map is {inst.shape} (H, W) but {lab_path.name} is {lab.shape}",
+                f"instanceIds map is {semantic.shape} (H, W) but {lab_path.name} is {lab.shape}",
                 path=inst_path,
             )
+        if np.array_equal(lab, semantic):
+            return
         present = _present(lab)
         bad = present[~_VALID_ID[present]]
         if bad.size:
@@ -478,35 +521,16 @@ class CityscapesReader(Reader):
                 f"label ids {bad.tolist()} are not Cityscapes label ids (0..{_MAX_ID})",
                 path=lab_path,
             )
-        inst = inst.astype(np.uint16, copy=False)
-        values = _present(inst)
-        cls = decode_label_ids(values)
-        bad_inst = values[~_VALID_ID[cls]]
-        if bad_inst.size:
-            raise ClassIdError(
-                f"instance values {bad_inst[:10].tolist()} decode to no Cityscapes label id",
-                path=inst_path,
-            )
-        big = values[values >= 1000]
-        if big.size and not _HAS_INSTANCES[big // 1000].all():
-            wrong = big[~_HAS_INSTANCES[big // 1000]]
-            raise ClassIdError(
-                f"instance values {wrong[:10].tolist()} encode classes without instances",
-                path=inst_path,
-            )
-        from harmonize.engine.kernels import decode_mismatches
-
-        n_differ, first = decode_mismatches(inst, lab, 1000)
-        if n_differ:
-            r, c = divmod(first, lab.shape[1])
-            raise CorruptFileError(
-                f"disagrees with {lab_path}: {n_differ} pixels whose class decoded from "
-                f"the instance id (v if v < 1000 else v // 1000) differs from the label id, first "
-                f"at (row {r}, col {c}): instance value {int(inst[r, c])} vs label id "
-                f"{int(lab[r, c])}",
-                path=inst_path,
-            )
-        return lab.astype(np.uint8, copy=False), inst, lab_path
+        differ = lab != semantic
+        first = int(np.flatnonzero(differ.ravel())[0])
+        r, c = divmod(first, lab.shape[1])
+        raise CorruptFileError(
+            f"disagrees with {lab_path}: {int(differ.sum())} pixels whose class decoded from "
+            f"the instance id (v if v < 1000 else v // 1000) differs from the label id, first "
+            f"at (row {r}, col {c}): label id {int(semantic[r, c])} decoded vs "
+            f"{int(lab[r, c])} in the labelIds PNG",
+            path=inst_path,
+        )
 
 
 # -- look-alike generator -------------------------------------------------------------------------

@@ -44,6 +44,7 @@ __all__ = [
     "relabel_in_place",
     "remap_codes",
     "remap_codes_parallel",
+    "split_encoded",
     "value_counts",
 ]
 
@@ -682,3 +683,70 @@ def decode_mismatches(
         np.ascontiguousarray(encoded), np.ascontiguousarray(labels), divisor
     )
     return int(n), int(first)
+
+
+@nb.njit(cache=True, nogil=True)
+def _split_encoded(encoded, divisor, classes, instance, counts):
+    e = encoded.ravel()
+    c = classes.ravel()
+    ins = instance.ravel()
+    if e.size == 0:
+        return
+    # runs of one value: decode once per run (label maps are piecewise constant)
+    prev = e[0]
+    run = 0
+    cls = prev if prev < divisor else prev // divisor
+    iv = prev if prev >= divisor else 0
+    for i in range(e.size):
+        v = e[i]
+        if v != prev:
+            counts[prev] += run
+            prev = v
+            run = 0
+            cls = v if v < divisor else v // divisor
+            iv = v if v >= divisor else 0
+        run += 1
+        c[i] = cls
+        ins[i] = iv
+    counts[prev] += run
+
+
+def split_encoded(
+    encoded: np.ndarray, divisor: int = 1000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split a ``class * divisor + k`` map (a plain class below ``divisor``: the Cityscapes
+    instanceIds encoding) into its class map and instance map, counting values, in one pass.
+
+    Parameters
+    ----------
+    encoded : ndarray of uint16, shape (H, W)
+    divisor : int
+        At least 257, so that every ``v // divisor`` fits in uint8.
+
+    Returns
+    -------
+    classes : ndarray of uint8, shape (H, W)
+        ``v if v < divisor else v // divisor``.
+    instance : ndarray of uint16, shape (H, W)
+        ``v if v >= divisor else 0``.
+    counts : ndarray of int64, shape (65536,)
+        Pixel count of every encoded value (``np.bincount`` of ``encoded``).
+
+    Raises
+    ------
+    ValueError
+        If a plain value (below ``divisor``) is above 255: its class does not fit in uint8.
+    """
+    a = np.ascontiguousarray(encoded)
+    if a.dtype != np.uint16:
+        raise TypeError(f"split_encoded needs a uint16 map, not {a.dtype}")
+    if divisor < 257:
+        raise ValueError(f"divisor {divisor} < 257: classes up to 65535 // divisor overflow uint8")
+    classes = np.empty(a.shape, np.uint8)
+    instance = np.empty(a.shape, np.uint16)
+    counts = np.zeros(1 << 16, np.int64)
+    _split_encoded(a, np.uint16(divisor), classes, instance, counts)
+    big = np.flatnonzero(counts[256:divisor])
+    if big.size:
+        raise ValueError(f"plain values {(big[:10] + 256).tolist()} are classes above 255")
+    return classes, instance, counts

@@ -46,7 +46,7 @@ class TestCityscapes(ReaderContract):
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": SIZE}
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
-        p = next((root / "gtFine" / "train").glob("*/*_gtFine_labelIds.png"))
+        p = next((root / "gtFine" / "train").glob("*/*_gtFine_instanceIds.png"))
         data = p.read_bytes()
         p.write_bytes(data[: len(data) // 2])
         return p.name.split("_gtFine_")[0], CorruptFileError
@@ -388,11 +388,30 @@ def test_labelids_and_instanceids_disagree(tmp_path: Path) -> None:
     r = fresh(tmp_path)
     _, lab, inst, _ = frame_files(r.root)
     a = np.asarray(Image.open(lab)).copy()
+    road = int((a == 7).sum())
+    assert road
     a[a == 7] = 8  # road relabelled sidewalk in labelIds only
     Image.fromarray(a).save(lab)
-    err = first_error(r.root)
+    err = first_error(r.root, cross_check=True)
     assert isinstance(err, CorruptFileError)
-    assert str(lab) in str(err) and str(inst) in str(err)
+    assert str(lab) in str(err) and str(inst) in str(err) and f"{road} pixels" in str(err)
+    # without the cross-check the labelIds PNG is not read: the frame is what instanceIds says
+    assert len(list(datasets.open_reader("cityscapes", r.root))) == len(r.samples)
+
+
+def test_labelids_png_is_redundant_with_instanceids(edge) -> None:
+    """The reader's labelIds (decoded from instanceIds) equal the shipped labelIds PNG on every frame
+    (what ``cross_check`` verifies), and the default reads no labelIds PNG at all."""
+    plain = datasets.open_reader("cityscapes", edge.root)
+    checked = datasets.open_reader("cityscapes", edge.root, cross_check=True)
+    refs = [r for r in plain.list_refs() if r.meta["source"] == "png"]
+    crefs = [r for r in checked.list_refs() if r.meta["source"] == "png"]
+    assert refs and all(not any("labelIds" in p for p in r.paths) for r in refs)
+    for ref, cref in zip(refs, crefs, strict=True):
+        assert any(p.endswith("_labelIds.png") for p in cref.paths)
+        png = np.asarray(Image.open(next(p for p in cref.paths if p.endswith("_labelIds.png"))))
+        np.testing.assert_array_equal(plain.read(ref).semantic, png)
+        np.testing.assert_array_equal(checked.read(cref).semantic, png)
 
 
 def test_invalid_label_id_in_png(tmp_path: Path) -> None:
@@ -401,8 +420,28 @@ def test_invalid_label_id_in_png(tmp_path: Path) -> None:
     a = np.asarray(Image.open(lab)).copy()
     a[0, 0] = 200
     Image.fromarray(a).save(lab)
-    err = first_error(r.root)
+    err = first_error(r.root, cross_check=True)
     assert isinstance(err, ClassIdError) and "200" in str(err) and str(lab) in str(err)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (34, "no Cityscapes label id"),
+        (500, "no Cityscapes"),
+        (7001, "without instances"),
+        (60000, "no Cityscapes"),
+    ],
+)
+def test_invalid_value_in_instanceids_png(tmp_path: Path, value: int, why: str) -> None:
+    r = fresh(tmp_path)
+    _, _, inst, _ = frame_files(r.root)
+    a = np.asarray(Image.open(inst)).astype(np.uint16)
+    a[0, 0] = value
+    Image.fromarray(a).save(inst)
+    err = first_error(r.root)
+    assert isinstance(err, ClassIdError) and str(value) in str(err) and why in str(err)
+    assert str(inst) in str(err)
 
 
 def test_size_mismatches(tmp_path: Path) -> None:
@@ -410,12 +449,13 @@ def test_size_mismatches(tmp_path: Path) -> None:
     j, lab, inst, _ = frame_files(r.root)
     a = np.asarray(Image.open(lab))
     Image.fromarray(np.ascontiguousarray(a[:-4])).save(lab)
-    err = first_error(r.root)
-    assert isinstance(err, SizeMismatchError) and str(inst) in str(err)
+    err = first_error(r.root, cross_check=True)
+    assert isinstance(err, SizeMismatchError) and str(inst) in str(err) and lab.name in str(err)
     # both label maps consistent, but smaller than the image
     Image.fromarray(np.ascontiguousarray(np.asarray(Image.open(inst))[:-4])).save(inst)
-    err = first_error(r.root)
-    assert isinstance(err, SizeMismatchError) and str(lab) in str(err)
+    for opts in ({}, {"cross_check": True}):
+        err = first_error(r.root, **opts)
+        assert isinstance(err, SizeMismatchError) and str(inst) in str(err)
     # polygons that claim another image size
     doc = json.loads(j.read_text())
     j.write_text(json.dumps(dict(doc, imgWidth=doc["imgWidth"] + 8)))
