@@ -690,25 +690,21 @@ def _split_encoded(encoded, divisor, classes, instance, counts):
     e = encoded.ravel()
     c = classes.ravel()
     ins = instance.ravel()
-    if e.size == 0:
-        return
-    # runs of one value: decode once per run (label maps are piecewise constant)
-    prev = e[0]
-    run = 0
-    cls = prev if prev < divisor else prev // divisor
-    iv = prev if prev >= divisor else 0
-    for i in range(e.size):
+    n = e.size
+    i = 0
+    # one run of equal values at a time (label maps are piecewise constant): decode once per run,
+    # then fill both outputs over the run
+    while i < n:
         v = e[i]
-        if v != prev:
-            counts[prev] += run
-            prev = v
-            run = 0
-            cls = v if v < divisor else v // divisor
-            iv = v if v >= divisor else 0
-        run += 1
-        c[i] = cls
-        ins[i] = iv
-    counts[prev] += run
+        j = i + 1
+        while j < n and e[j] == v:
+            j += 1
+        cls = v if v < divisor else v // divisor
+        iv = v if v >= divisor else 0
+        c[i:j] = cls
+        ins[i:j] = iv
+        counts[v] += j - i
+        i = j
 
 
 def split_encoded(

@@ -88,7 +88,10 @@ class OutputConfig(_Model):
     tile: int | None = Field(
         None,
         ge=16,
-        description="Inner chunk edge in pixels (default: 512 for >= 1 Mpx samples, else 256).",
+        description=(
+            "Inner chunk edge in pixels (default: 1024 for >= 2 Mpx samples, 512 for >= 1 Mpx, "
+            "else 256)."
+        ),
     )
     samples_per_shard: int | None = Field(None, ge=1, description="Default: ~64 MiB shards.")
     compression: Literal["zstd", "blosc", "none"] = "zstd"

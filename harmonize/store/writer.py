@@ -266,24 +266,32 @@ def write_shard(
     # one write per layer covering the whole shard's used extent (whole-shard ownership). When no
     # sample of the shard is padded, skip zarr's per-chunk "equals the fill value?" scan.
     padded = bool(((hs != hmax) | (ws != wmax)).any())
+    writes: list[tuple[Any, Any, np.ndarray]] = []
     if hmax and wmax:
         for layer in layout.layers:
             fill = layout.fill_semantic if layer == "semantic" else 0
             dtype = g[layer].dtype
             shape = (n, hmax, wmax) + ((3,) if layer == "image" else ())
-            buf = np.full(shape, fill, dtype=dtype)
+            buf = _shard_buffer(layer, shape, dtype)
             for j, it in enumerate(items):
-                if it.sample is None:
-                    continue
                 h, w = int(hs[j]), int(ws[j])
-                if layer == "semantic":
-                    buf[j, :h, :w] = it.sample.semantic
-                elif layer == "instance" and it.sample.instance is not None:
-                    buf[j, :h, :w] = it.sample.instance
-                elif layer == "image" and it.image is not None:
-                    buf[j, :h, :w] = it.image
+                src = None
+                if it.sample is not None:
+                    if layer == "semantic":
+                        src = it.sample.semantic
+                    elif layer == "instance":
+                        src = it.sample.instance
+                    else:
+                        src = it.image
+                if src is None:
+                    buf[j] = fill
+                    continue
+                buf[j, :h, :w] = src
+                if h < hmax or w < wmax:
+                    buf[j, h:] = fill
+                    buf[j, :h, w:] = fill
             arr = g[layer] if padded else g[layer].with_config({"write_empty_chunks": True})
-            arr[start:stop, :hmax, :wmax] = buf
+            writes.append((arr, np.s_[start:stop, :hmax, :wmax], buf))
     pc = np.zeros((n, len(class_ids)), np.int64)
     ic = np.zeros((n, len(class_ids)), np.int64)
     nin = np.zeros(n, np.uint32)
@@ -313,15 +321,50 @@ def write_shard(
                 for b in s.boxes
             ]
         records.append(rec)
-    g["height"][start:stop] = hs
-    g["width"][start:stop] = ws
-    g["n_instances"][start:stop] = nin
-    g["pixel_counts"][start:stop] = pc
-    g["instance_counts"][start:stop] = ic
-    g["valid"][start:stop] = valid
+    for name, value in (
+        ("height", hs),
+        ("width", ws),
+        ("n_instances", nin),
+        ("pixel_counts", pc),
+        ("instance_counts", ic),
+        ("valid", valid),
+    ):
+        writes.append((g[name], slice(start, stop), value))
+    _write_concurrently(writes)
     summary = {"shard": shard, "start": start, "stop": stop, "samples": records}
-    g["shard_done"][shard] = json.dumps(summary, separators=(",", ":"))  # the commit marker
+    # the commit marker, written only once everything above is stored
+    g["shard_done"][shard] = json.dumps(summary, separators=(",", ":"))
     return summary
+
+
+#: Per-process shard buffers, reused from shard to shard (fresh ones cost page faults every time).
+_BUFFERS: dict[str, np.ndarray] = {}
+
+
+def _shard_buffer(layer: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised ``shape`` view of this process's buffer for ``layer`` (grown as needed)."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buf = _BUFFERS.get(layer)
+    if buf is None or buf.size < size:
+        buf = _BUFFERS[layer] = np.empty(size, np.uint8)
+    return buf[:size].view(dtype).reshape(shape)
+
+
+def _write_concurrently(writes: Sequence[tuple[Any, Any, np.ndarray]]) -> None:
+    """``arr[selection] = value`` for every write, all in one pass of zarr's event loop.
+
+    The writes touch different arrays, so their order does not matter; one ``gather`` lets zarr
+    encode and store the layers and the small per-sample arrays at the same time instead of
+    paying one event-loop round trip per array.
+    """
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def _all() -> None:
+        await asyncio.gather(*(a.async_array.setitem(sel, v) for a, sel, v in writes))
+
+    sync(_all())
 
 
 def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:

@@ -316,3 +316,31 @@ def test_export_png_layout(tmp_path: Path) -> None:
     for cid in np.unique(s.semantic):
         want = 255 if int(cid) in specials else value_of[int(cid)]
         assert (ann[s.semantic == cid] == want).all()
+
+
+def test_local_map_shares_shards_between_coordinator_and_pool(monkeypatch) -> None:
+    """``--workers N`` spawns N - 1 processes and the coordinator writes shards too: every task is
+    processed exactly once, some by the pool and some by the coordinator; a failure propagates."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_mod = sys.modules["harmonize.pipeline.run"]
+    seen: list[tuple[int, str]] = []
+
+    def fake_process_shard(task: int) -> dict:
+        time.sleep(0.005)
+        seen.append((task, threading.current_thread().name))
+        if task == -1:
+            raise RuntimeError("shard -1 failed")
+        return {"start": task, "stop": task + 1}
+
+    monkeypatch.setattr(run_mod, "process_shard", fake_process_shard)
+    tasks = list(range(40))
+    with ThreadPoolExecutor(1, thread_name_prefix="pool") as pool:
+        out = [s["start"] for s in run_mod._local_map(tasks, pool, 1)]
+    assert sorted(out) == tasks
+    assert sorted(t for t, _ in seen) == tasks
+    who = {name.startswith("pool") for _, name in seen}
+    assert who == {True, False}  # both the pool and the coordinator wrote shards
+    with ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError, match="shard -1"):
+        list(run_mod._local_map([0, 1, -1, 2, 3], pool, 1))
