@@ -57,7 +57,7 @@ def make_frames(root: Path, frames: int, unique: int, size: tuple[int, int]) -> 
     return out
 
 
-def _config(data: Path, out: Path, layers: list[str]) -> dict:
+def _config(data: Path, out: Path, layers: list[str], cross_check: bool = False) -> dict:
     return {
         "name": "bench",
         "ontology": "cityscapes-19",
@@ -66,17 +66,19 @@ def _config(data: Path, out: Path, layers: list[str]) -> dict:
                 "dataset": "cityscapes",
                 "root": str(data),
                 "splits": ["train"],
-                "options": {"source": "png"},
+                "options": {"source": "png", "cross_check": cross_check},
             }
         ],
         "output": {"path": str(out), "layers": layers},
     }
 
 
-def time_harmonize(data: Path, out: Path, workers: int, layers: list[str]) -> float:
+def time_harmonize(
+    data: Path, out: Path, workers: int, layers: list[str], cross_check: bool = False
+) -> float:
     from harmonize.pipeline import config_from_dict, run
 
-    cfg = config_from_dict(_config(data, out, layers))
+    cfg = config_from_dict(_config(data, out, layers, cross_check))
     t0 = time.perf_counter()
     run(cfg, workers=workers, overwrite=True)
     return time.perf_counter() - t0
@@ -129,18 +131,20 @@ def frame_complexity(data: Path) -> tuple[float, float]:
 
 
 def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
-    """Decode the PNGs and write the same layout, whole shards, with no remapping."""
+    """Decode both label PNGs (labelIds, instanceIds) and write them as the same layout, whole
+    shards, with no remapping, no checks and no instance work (1 process)."""
     import json as _json
 
     import numpy as np
 
     from harmonize.datasets import open_reader
-    from harmonize.store.layout import SourceLayout, default_samples_per_shard
+    from harmonize.datasets._io import read_label_png
+    from harmonize.store.layout import SourceLayout, default_samples_per_shard, default_tile
     from harmonize.store.writer import ShardSample, create_store, write_shard
     from harmonize.types import HarmonizedSample
 
     t0 = time.perf_counter()
-    reader = open_reader("cityscapes", data, splits=["train"], source="png")
+    reader = open_reader("cityscapes", data, splits=["train"], source="png", cross_check=True)
     refs = reader.list_refs()
     from harmonize.pipeline.plan import peek_shape
 
@@ -149,7 +153,17 @@ def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
     sps = default_samples_per_shard(h, w)
     ids = np.arange(256)
     lay = SourceLayout(
-        "cityscapes", "cityscapes", len(refs), h, w, sps, 256, "uint8", 255, len(ids), tuple(layers)
+        "cityscapes",
+        "cityscapes",
+        len(refs),
+        h,
+        w,
+        sps,
+        default_tile(h, w),
+        "uint8",
+        255,
+        len(ids),
+        tuple(layers),
     )
     tables = {
         "cityscapes": {
@@ -170,18 +184,21 @@ def time_io_floor(data: Path, out: Path, layers: list[str]) -> float:
         a, b = lay.shard_range(k)
         items = []
         for i in range(a, b):
-            raw = reader.read(refs[i])
-            inst = raw.instance.astype(np.uint32) if raw.instance is not None else None
+            ref = refs[i]
+            inst_png, lab_png = (p for p in ref.paths[1:3])
+            lab = read_label_png(lab_png)
+            inst = read_label_png(inst_png).astype(np.uint32)
             hs = HarmonizedSample(
-                raw.ref,
-                raw.semantic,
+                ref,
+                lab,
                 inst,
                 np.zeros(0, np.uint8),
                 np.zeros(0, np.int64),
                 zero,
                 zero,
             )
-            items.append(ShardSample(i, hs, raw.image() if "image" in layers else None))
+            img = reader.read(ref).image() if "image" in layers else None
+            items.append(ShardSample(i, hs, img))
         write_shard(root, lay, k, items, ids)
     return time.perf_counter() - t0
 
@@ -235,6 +252,9 @@ def main(argv: list[str] | None = None) -> dict:
         res = {
             "harmonize, 1 worker": time_harmonize(data, tmp / "h1.zarr", 1, layers),
             "harmonize, 2 workers": time_harmonize(data, tmp / "h2.zarr", 2, layers),
+            "harmonize, 2 workers, labelIds PNG cross-checked": time_harmonize(
+                data, tmp / "h2c.zarr", 2, layers, cross_check=True
+            ),
             "I/O floor (decode + write, no remap), 1 process": time_io_floor(
                 data, tmp / "floor.zarr", layers
             ),
