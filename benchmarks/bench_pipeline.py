@@ -2,12 +2,15 @@
 
 Measured in one run on the same frames, printed as ratios:
 
-* ``harmonize run`` (cityscapes -> cityscapes-19, semantic + instance layers) with 1 and 2 workers;
+* ``harmonize run`` (cityscapes -> cityscapes-19, semantic + instance layers) with 1 and 2 workers
+  (the reader decodes the instanceIds PNG and derives the labelIds from it), and with 2 workers and
+  ``cross_check`` (the labelIds PNG decoded too and compared);
 * cityscapesScripts' ``createTrainIdLabelImgs`` on the same frames (its per-file work,
   ``json2labelImg(f, dst, "trainIds")``, sequential as the script runs it), and the same plus
   ``createTrainIdInstanceImgs``' work, which together give what harmonize writes (semantic and
   instance maps);
-* the I/O floor: decode the same PNGs and write the same store layout with no remapping (1 process).
+* the I/O floor: decode both PNGs and write them as the same store layout with no remapping
+  (1 process).
 
 Peak memory (RSS of the run and its worker processes) is measured for a small and a large number of
 frames, in fresh subprocesses, to show it stays flat.
@@ -15,7 +18,7 @@ frames, in fresh subprocesses, to show it stays flat.
 Frames are generated look-alikes at full Cityscapes size (1024x2048 by default); ``--unique`` frames
 are drawn and hard-linked under new names up to ``--frames`` (PNG decoding cost is the same).
 
-Usage: ``python -m benchmarks.bench_pipeline [--frames 300] [--unique 10] [--size 1024x2048]
+Usage: ``python -m benchmarks.bench_pipeline [--frames 1000] [--unique 10] [--size 1024x2048]
 [--memory 100,2000]``.
 """
 
@@ -234,7 +237,7 @@ def peak_rss(data: Path, out: Path, workers: int, layers: list[str]) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--unique", type=int, default=10)
     ap.add_argument("--size", default="1024x2048")
     ap.add_argument("--memory", default="100,2000", help="frame counts for the memory check")

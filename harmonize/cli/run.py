@@ -107,7 +107,12 @@ def run_cmd(
     config: Path = typer.Argument(..., help="Run config YAML."),
     resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store."),
-    workers: int | None = typer.Option(None, "--workers", "-j", help="Worker processes."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-j",
+        help="Processes writing shards, the coordinator included (N - 1 are spawned; default: cores).",
+    ),
     scheduler: str | None = typer.Option(None, "--scheduler", help="dask scheduler address."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
     report_path: Path | None = typer.Option(None, "--report", help="Write the JSON run report."),
