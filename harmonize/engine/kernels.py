@@ -34,7 +34,6 @@ __all__ = [
     "CHUNK_BYTES",
     "collapse_channels",
     "decide_classes",
-    "decode_mismatches",
     "instance_presence",
     "instance_presence_parallel",
     "instance_relabel",
@@ -651,38 +650,6 @@ def value_counts(a: np.ndarray) -> np.ndarray:
     if a.dtype in (np.uint8, np.uint16):
         return _counts_small(a, np.zeros(1 << (8 * a.dtype.itemsize), np.int64))
     return np.bincount(a.ravel().astype(np.int64))
-
-
-@nb.njit(cache=True, nogil=True)
-def _decode_mismatches(encoded, labels, divisor):
-    n = 0
-    first = -1
-    e = encoded.ravel()
-    lab = labels.ravel()
-    for i in range(e.size):
-        v = np.int64(e[i])
-        c = v if v < divisor else v // divisor
-        if c != np.int64(lab[i]):
-            if n == 0:
-                first = i
-            n += 1
-    return n, first
-
-
-def decode_mismatches(
-    encoded: np.ndarray, labels: np.ndarray, divisor: int = 1000
-) -> tuple[int, int]:
-    """Count pixels where ``encoded`` (``class * divisor + k``, or a plain class below
-    ``divisor``: the Cityscapes instanceIds encoding) disagrees with ``labels``.
-
-    Returns ``(count, flat index of the first mismatch or -1)``. Both arrays must have one shape.
-    """
-    if encoded.shape != labels.shape:
-        raise ValueError(f"shapes differ: {encoded.shape} vs {labels.shape}")
-    n, first = _decode_mismatches(
-        np.ascontiguousarray(encoded), np.ascontiguousarray(labels), divisor
-    )
-    return int(n), int(first)
 
 
 @nb.njit(cache=True, nogil=True)
