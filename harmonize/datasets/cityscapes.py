@@ -68,6 +68,7 @@ __all__ = [
     "SynthFrame",
     "decode_label_ids",
     "draw_plan",
+    "rasterize_instance_ids",
     "rasterize_polygons",
     "synthesize",
     "write_lookalike",
@@ -275,6 +276,24 @@ def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, i
     return plan
 
 
+def rasterize_instance_ids(doc: Any, path: str | os.PathLike[str]) -> np.ndarray:
+    """Rasterize a parsed polygon file into its instanceIds map (uint16, ``id*1000+k`` or plain
+    id), as ``json2instanceImg`` does; see :func:`rasterize_polygons`."""
+    from PIL import Image, ImageDraw
+
+    p = Path(path)
+    h, w = _json_size(doc, p)
+    plan = draw_plan(doc, p)
+    canvas = Image.new("I", (w, h), 0)
+    drawer = ImageDraw.Draw(canvas)
+    for i, points, value in plan:
+        try:
+            drawer.polygon(points, fill=value)
+        except (TypeError, ValueError) as exc:
+            raise CorruptFileError(f"object #{i}: cannot draw its polygon ({exc})", path=p) from exc
+    return np.asarray(canvas, dtype=np.int32).astype(np.uint16)
+
+
 def rasterize_polygons(doc: Any, path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Rasterize a parsed polygon file into labelIds and instanceIds maps, as cityscapesScripts does.
 
@@ -295,19 +314,7 @@ def rasterize_polygons(doc: Any, path: str | os.PathLike[str]) -> tuple[np.ndarr
     instance_ids : ndarray, shape (imgHeight, imgWidth), uint16
         In the ``*_instanceIds.png`` encoding (``id*1000+k`` or plain id).
     """
-    from PIL import Image, ImageDraw
-
-    p = Path(path)
-    h, w = _json_size(doc, p)
-    plan = draw_plan(doc, p)
-    canvas = Image.new("I", (w, h), 0)
-    drawer = ImageDraw.Draw(canvas)
-    for i, points, value in plan:
-        try:
-            drawer.polygon(points, fill=value)
-        except (TypeError, ValueError) as exc:
-            raise CorruptFileError(f"object #{i}: cannot draw its polygon ({exc})", path=p) from exc
-    inst = np.asarray(canvas, dtype=np.int32).astype(np.uint16)
+    inst = rasterize_instance_ids(doc, path)
     return decode_label_ids(inst).astype(np.uint8), inst
 
 
@@ -454,7 +461,7 @@ class CityscapesReader(Reader):
             encoded = read_label_png(label_path, dtypes=(np.uint16, np.uint8), palette=False)
         else:
             label_path = self.label_path(split, city, stem, "polygons.json")
-            _, encoded = rasterize_polygons(read_json(label_path), label_path)
+            encoded = rasterize_instance_ids(read_json(label_path), label_path)
         semantic, instance, ids = self._split(encoded.astype(np.uint16, copy=False), label_path)
         if mode == "png" and self.options["cross_check"]:
             self._cross_check(semantic, self.label_path(split, city, stem, "labelIds.png"))
