@@ -21,7 +21,7 @@ app = typer.Typer(
     name="harmonize",
     help="Harmonize the label maps of public segmentation datasets into one training-ready store.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
 app.add_typer(_taxonomy.app, name="taxonomy")

@@ -30,7 +30,10 @@ def schema(out: Path | None = typer.Option(None, "--out", help="Write to this fi
 
 
 @app.command("check")
-def check(config: Path = typer.Argument(..., help="Run config YAML.")) -> None:
+def check(
+    config: Path = typer.Argument(..., help="Run config YAML."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
     """Validate a config and plan it (list samples, size slots, compile mappings) without writing."""
     from rich.console import Console
     from rich.table import Table
@@ -40,6 +43,28 @@ def check(config: Path = typer.Argument(..., help="Run config YAML.")) -> None:
 
     cfg = load_config(config)
     plan = make_plan(cfg)
+    if as_json:
+        out = {
+            "name": cfg.name,
+            "ontology": cfg.ontology,
+            "store": plan.url,
+            "samples": plan.n_samples,
+            "sources": {
+                s.name: {
+                    "dataset": s.layout.dataset,
+                    "samples": len(s.refs),
+                    "height": s.layout.height,
+                    "width": s.layout.width,
+                    "shards": s.layout.n_shards,
+                    "tile": s.layout.tile,
+                    **{k: len(s.mapping.report.get(k, [])) for k in ("merged", "coarse", "approx")},
+                }
+                for s in plan.sources
+            },
+            "would_skip": plan.planning_skipped,
+        }
+        typer.echo(json.dumps(out, indent=2))
+        return
     t = Table(
         "source",
         "dataset",

@@ -61,19 +61,41 @@ def synth(
     )
 
 
-def list_datasets() -> None:
+def list_datasets(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """List the datasets harmonize can read and synthesize."""
+    import json
+
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from harmonize import datasets
 
-    table = Table("dataset", "splits", "description")
+    rows = []
     for name in datasets.names():
         try:
             spec = datasets.get(name)
         except (ImportError, RuntimeError) as exc:
-            table.add_row(name, "", f"[red]unavailable: {exc}[/]")
+            rows.append({"name": name, "available": False, "error": str(exc)})
             continue
-        table.add_row(name, ", ".join(spec.reader.split_names), spec.description)
+        rows.append(
+            {
+                "name": name,
+                "available": True,
+                "splits": list(spec.reader.split_names),
+                "taxonomy": spec.taxonomy,
+                "description": spec.description,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("dataset", "splits", "description")
+    for r in rows:
+        if not r["available"]:
+            table.add_row(r["name"], "", f"[red]unavailable: {escape(r['error'])}[/]")
+        else:
+            table.add_row(r["name"], ", ".join(r["splits"]), r["description"])
     Console().print(table)

@@ -27,6 +27,7 @@ def _progress_bar(quiet: bool):
 
     if quiet:
         return None, nullcontext()
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -44,6 +45,7 @@ def _progress_bar(quiet: bool):
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=False,
+        console=Console(stderr=True),  # stdout stays clean for --json and pipes
     )
     ids: dict[str, int] = {}
     import time
@@ -89,9 +91,16 @@ def _summary_table(report) -> None:
     con = Console()
     con.print(t)
     rate = d["samples_per_second"]
+    resumed = (
+        f"; {d['resumed_shards']} of {d['shards']} shards were already written, "
+        f"{d['processed']} samples processed now"
+        if d["resumed_shards"]
+        else ""
+    )
     con.print(
         f"{d['written']} samples in {d['seconds']:.1f} s"
         + (f" ({rate} samples/s, {d['executor']}, {d['workers']} workers)" if rate else "")
+        + resumed
     )
     if d["skipped"]:
         con.print(f"[yellow]{len(d['skipped'])} skipped:[/]")
@@ -124,12 +133,13 @@ def run_cmd(
     ),
 ) -> None:
     """Read the config's datasets, map them onto its ontology and write one Zarr store."""
-    from harmonize.pipeline import run
+    from harmonize.pipeline import load_config, run
 
+    cfg = load_config(config)  # a bad config fails before the progress bar draws anything
     cb, ctx = _progress_bar(quiet or as_json)
     with ctx:
         report = run(
-            config,
+            cfg,
             resume=resume,
             overwrite=overwrite,
             workers=workers,
@@ -150,7 +160,42 @@ def run_cmd(
             print_summary(report.leakage)
 
 
-def info_cmd(store: str = typer.Argument(..., help="Store path or URL.")) -> None:
+def store_info(s) -> dict:
+    """What :func:`info_cmd` prints, as plain data (``harmonize info --json``)."""
+    counts = s.counts()
+    total = max(1, int(counts["pixels"].sum()))
+    classes = [
+        {
+            "id": int(cid),
+            "name": s.ontology.name_of(int(cid)),
+            "pixels": int(px),
+            "pixel_share": float(px) / total,
+            "instances": int(ins),
+        }
+        for cid, px, ins in zip(
+            counts["class_ids"], counts["pixels"], counts["instances"], strict=True
+        )
+        if px or ins
+    ]
+    sources = {}
+    for src in s.sources:
+        idx = s.indices([src])
+        sources[src] = {"samples": len(idx), "splits": sorted({s[i].split for i in idx})}
+    return {
+        "store": s.url,
+        "complete": s.complete,
+        "progress": {k: {"shards_written": a, "shards": b} for k, (a, b) in s.progress().items()},
+        "samples": len(s),
+        "ontology": s.ontology.name,
+        "classes": classes,
+        "sources": sources,
+    }
+
+
+def info_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
     """Say what is in a store: sources, samples, classes and their pixel shares."""
     from rich.console import Console
     from rich.table import Table
@@ -158,6 +203,9 @@ def info_cmd(store: str = typer.Argument(..., help="Store path or URL.")) -> Non
     from harmonize.store import open_store
 
     s = open_store(store, allow_incomplete=True)
+    if as_json:
+        typer.echo(json.dumps(store_info(s), indent=2))
+        return
     con = Console()
     con.print(repr(s))
     if not s.complete:
@@ -212,4 +260,4 @@ def demo_cmd(
     for name, (report, store_path) in results.items():
         page = write_report(str(store_path), out / f"{name}.html")
         con.print(f"[bold]{name}[/]: {store_path}  ({report.written} samples; report: {page})")
-        info_cmd(str(store_path))
+        info_cmd(str(store_path), as_json=False)

@@ -27,7 +27,9 @@ def _swatch(color) -> str:
 
 
 @app.command("list")
-def list_cmd() -> None:
+def list_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """List the shipped dataset taxonomies, ontologies and mappings."""
     from rich.console import Console
     from rich.markup import escape as esc
@@ -46,19 +48,31 @@ def list_cmd() -> None:
         *(("ontology", n, p) for n, p in cat.ontologies.items()),
         *(("mapping", f"{d} -> {o}", p) for (d, o), p in cat.mappings.items()),
     ]
+    records = []
     for kind, name, path in rows:
+        rec = {"kind": kind, "name": name, "file": str(path.relative_to(cat.root))}
+        records.append(rec)
         try:
             model = load_file(path)
         except HarmonizeError as exc:
+            rec["error"] = exc.reason
             table.add_row(kind, name, f"[red]invalid: {esc(exc.reason)}[/]", "", path.name)
             continue
         if kind == "dataset":
             title, count = model.title, str(len(model.classes))
+            rec.update(title=title, classes=len(model.classes))
         elif kind == "ontology":
             title, count = model.title, f"{len(model.nodes)} + {len(model.special)} special"
+            rec.update(title=title, nodes=len(model.nodes), special=len(model.special))
         else:
             title, count = model.description or "", f"{len(model.rules)} rules"
+            rec.update(title=title, rules=len(model.rules))
         table.add_row(kind, name, esc(title), count, str(path.relative_to(cat.root)))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"root": str(cat.root), "files": records}, indent=2))
+        return
     if not rows:
         console.print(f"no taxonomy files under {cat.root}")
         return
@@ -90,6 +104,7 @@ def show_cmd(
     name: str = typer.Argument(
         ..., help="A dataset or ontology name, '<dataset>__<ontology>' for a mapping, or a path."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the file's model as JSON."),
 ) -> None:
     """Print one taxonomy file as a table (and an ontology's hierarchy as a tree)."""
     from rich.console import Console
@@ -107,6 +122,11 @@ def show_cmd(
     except HarmonizeError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {esc(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(model.model_dump(mode="json"), indent=2))
+        return
     if model.kind == "dataset":
         table = Table(title=f"{model.name}: {model.title} ({len(model.classes)} classes)")
         for col in ("id", "name", "colour", "role", "instances", "category"):

@@ -101,6 +101,9 @@ class RunReport:
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     shards: int = 0
     resumed_shards: int = 0
+    #: samples (written or skipped) that this run processed itself; ``--resume`` leaves out the
+    #: shards an earlier run committed, so ``samples_per_second`` measures this run's work only
+    processed: int = 0
     seconds: float = 0.0
     executor: str = "local"
     workers: int = 1
@@ -118,10 +121,13 @@ class RunReport:
             "per_source": self.per_source,
             "shards": self.shards,
             "resumed_shards": self.resumed_shards,
+            "processed": self.processed,
             "seconds": round(self.seconds, 3),
             "executor": self.executor,
             "workers": self.workers,
-            "samples_per_second": round(self.written / self.seconds, 2) if self.seconds else None,
+            "samples_per_second": (
+                round(self.processed / self.seconds, 2) if self.seconds and self.processed else None
+            ),
             **extra,
         }
 
@@ -439,6 +445,7 @@ def _execute(
         stream = _local_map(tasks, pool if used[0] else None, nworkers - 1)
     for summary in stream:
         written_samples += summary["stop"] - summary["start"]
+        report.processed += summary["stop"] - summary["start"]
         if progress:
             progress("write", written_samples, total)
     # gather every shard's summary (including resumed ones) for the report and finalize

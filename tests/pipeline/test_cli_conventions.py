@@ -1,0 +1,125 @@
+"""CLI conventions (issue 15): clean stdout, --json on the listing commands, shell completion,
+honest run reports after --resume and for memory:// stores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from harmonize.cli import app
+from harmonize.pipeline import config_from_dict, load_config, run
+from harmonize.pipeline.demo import configs_dir, demo_config
+
+runner = CliRunner()
+
+
+def _config_file(tmp_path: Path, **output) -> Path:
+    cfg = demo_config(
+        load_config(configs_dir() / "nuclei_merged.yaml"),
+        tmp_path / "data",
+        tmp_path / "out",
+        n=2,
+        datasets=("kumar",),
+    )
+    data = cfg.resolved()
+    data["output"].update(output)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _harmonize(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "from harmonize.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_missing_config_prints_nothing_on_stdout() -> None:
+    res = _harmonize("run", "/nonexistent/run.yaml")
+    assert res.returncode == 2
+    assert res.stdout == ""  # no empty line from a progress bar that never started
+    assert res.stderr.strip().splitlines() == [
+        "error: /nonexistent/run.yaml: no such run config file"
+    ]
+
+
+def test_progress_goes_to_stderr_and_stdout_is_the_summary(tmp_path: Path) -> None:
+    path = _config_file(tmp_path, samples_per_shard=1)
+    res = _harmonize("run", str(path), "-j", "1")
+    assert res.returncode == 0, res.stderr
+    assert "writing samples" in res.stderr
+    assert "writing samples" not in res.stdout and "listing samples" not in res.stdout
+    assert "kumar" in res.stdout  # the summary table
+
+
+def test_json_of_listing_commands_parses_and_matches_the_library(tmp_path: Path) -> None:
+    from harmonize import datasets
+    from harmonize.taxonomy import list_files, load_file
+
+    res = runner.invoke(app, ["datasets", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [r["name"] for r in rows] == list(datasets.names())
+    assert next(r for r in rows if r["name"] == "pannuke")["splits"] == ["fold1", "fold2", "fold3"]
+
+    res = runner.invoke(app, ["taxonomy", "list", "--json"])
+    assert res.exit_code == 0, res.output
+    files = json.loads(res.output)["files"]
+    cat = list_files()
+    assert len(files) == len(cat.datasets) + len(cat.ontologies) + len(cat.mappings)
+    consep = next(f for f in files if f["kind"] == "dataset" and f["name"] == "consep")
+    assert consep["classes"] == len(load_file(cat.datasets["consep"]).classes)
+
+    res = runner.invoke(app, ["taxonomy", "show", "nuclei", "--json"])
+    assert res.exit_code == 0, res.output
+    shown = json.loads(res.output)
+    model = load_file(cat.ontologies["nuclei"])
+    assert shown["name"] == "nuclei"
+    assert [n["name"] for n in shown["nodes"]] == [n.name for n in model.nodes]
+
+    path = _config_file(tmp_path)
+    res = runner.invoke(app, ["config", "check", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.output)
+    assert plan["sources"]["kumar"]["samples"] == plan["samples"] > 0
+    assert not Path(plan["store"]).exists()
+
+    report = run(load_config(path), workers=1)
+    res = runner.invoke(app, ["info", report.store, "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["complete"] is True and info["samples"] == report.written
+    assert info["sources"]["kumar"]["samples"] == report.written
+    assert abs(sum(c["pixel_share"] for c in info["classes"]) - 1.0) < 1e-9
+
+
+def test_shell_completion_is_offered() -> None:
+    res = _harmonize("--show-completion", "bash")
+    assert res.returncode == 0, res.stderr
+    assert "_harmonize_completion" in res.stdout or "complete" in res.stdout
+    assert "--install-completion" in _harmonize("--help").stdout
+
+
+def test_rate_after_resume_counts_only_this_runs_samples(tmp_path: Path) -> None:
+    cfg = load_config(_config_file(tmp_path, samples_per_shard=1))
+    first = run(cfg, workers=1)
+    assert first.processed == first.written == first.samples
+    again = run(cfg, workers=1, resume=True)  # every shard is already committed
+    assert again.resumed_shards == again.shards and again.processed == 0
+    assert again.written == first.written
+    assert again.to_dict()["samples_per_second"] is None
+
+
+def test_memory_store_reports_the_one_process_it_uses(tmp_path: Path) -> None:
+    data = load_config(_config_file(tmp_path)).resolved()
+    data["output"]["path"] = "memory://cli-conventions.zarr"
+    report = run(config_from_dict(data), workers=2)
+    assert report.workers == 1 and report.to_dict()["workers"] == 1
