@@ -353,6 +353,7 @@ def _execute(
         open_group,
         shard_summaries,
         store_state,
+        utc_timestamp,
     )
 
     planned = [0]
@@ -407,7 +408,7 @@ def _execute(
         }
         attrs = {
             "harmonize_version": __version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "created": utc_timestamp(),
             "name": cfg.name,
             "ontology": plan.ontology,
             "level": plan.level,

@@ -43,6 +43,14 @@ def _compressors(name: str, level: int):
     raise ValueError(f"unknown compression {name!r} (zstd, blosc, none)")
 
 
+def utc_timestamp() -> str:
+    """Now in UTC as ISO 8601 with a ``Z`` suffix (``2026-12-01T21:40:03Z``), the one format of
+    the store's ``created`` and ``completed`` attributes."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
     """Open the root group of a store at a local path or fsspec URL."""
     import zarr
@@ -375,8 +383,6 @@ def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:
 
 def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, Any]) -> None:
     """Write the ragged per-instance tables and mark the store complete (coordinator only)."""
-    import datetime
-
     for layout in layouts:
         g = group["sources"][layout.name]
         sums = shard_summaries(group, layout)
@@ -411,7 +417,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
     meta = dict(group.attrs["harmonize"])
     meta.update(extra_attrs)
     meta["status"] = "complete"
-    meta["completed"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    meta["completed"] = utc_timestamp()
     group.attrs["harmonize"] = meta
 
 

@@ -123,3 +123,16 @@ def test_memory_store_reports_the_one_process_it_uses(tmp_path: Path) -> None:
     data["output"]["path"] = "memory://cli-conventions.zarr"
     report = run(config_from_dict(data), workers=2)
     assert report.workers == 1 and report.to_dict()["workers"] == 1
+
+
+def test_store_timestamps_share_one_format(tmp_path: Path) -> None:
+    import re
+
+    import zarr
+
+    report = run(load_config(_config_file(tmp_path)), workers=1)
+    meta = zarr.open_group(report.store, mode="r").attrs["harmonize"]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    assert stamp.match(meta["created"]), meta["created"]
+    assert stamp.match(meta["completed"]), meta["completed"]
+    assert meta["created"] <= meta["completed"]
