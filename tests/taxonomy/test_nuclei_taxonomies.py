@@ -6,15 +6,12 @@ HoVer-Net's merge snippet (§1.4), the PanNuke channel order (§2.3) and HoVer-N
 colours, MoNuSAC's official ``label_map`` (§3.3), Lizard's ``read_label.py`` classes (§5.1), the
 §8.1 mapping table and the ``nuclei`` tree asked for in project issue 2.
 
-The shared loader / compiler (``harmonize.taxonomy.loader`` / ``.compile``) are used when they
-exist; until then the tests validate through the pydantic models and apply the YAML rules
-directly.
+Files are validated both through the pydantic models directly and through harmonize's loader;
+mappings are applied both from the YAML rules by hand and through the compiled lookup table.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,10 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
+from harmonize.taxonomy.catalog import load_ontology, load_taxonomy
+from harmonize.taxonomy.checks import check_file
+from harmonize.taxonomy.compile import compile_mapping
+from harmonize.taxonomy.loader import load_file
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology, TaxonomyFile
 
 ROOT = Path(__file__).resolve().parents[2] / "taxonomies"
@@ -67,33 +68,12 @@ def _mapping(dataset: str, ontology: str) -> Mapping:
     return model
 
 
-def _optional(module: str, *names: str) -> Callable[..., Any] | None:
-    """First attribute of ``module`` among ``names``, or None when the module is not there yet."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    for name in names:
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn
-    return None
-
-
-def _compile_mapping() -> Callable[..., Any] | None:
-    return _optional("harmonize.taxonomy.compile", "compile_mapping")
-
-
-def _compiled(dataset: str, ontology: str) -> Any | None:
-    """The compiled mapping, from files read by the shared loader when it exists."""
-    compile_mapping = _compile_mapping()
-    if compile_mapping is None:
-        return None
-    load = _optional("harmonize.taxonomy.loader", "load_file") or _model
+def _compiled(dataset: str, ontology: str) -> Any:
+    """The compiled mapping, from files read by the shared loader."""
     return compile_mapping(
-        load(ROOT / "datasets" / f"{dataset}.yaml"),
-        load(ROOT / "ontologies" / f"{ontology}.yaml"),
-        load(ROOT / "mappings" / f"{dataset}__{ontology}.yaml"),
+        load_file(ROOT / "datasets" / f"{dataset}.yaml"),
+        load_file(ROOT / "ontologies" / f"{ontology}.yaml"),
+        load_file(ROOT / "mappings" / f"{dataset}__{ontology}.yaml"),
     )
 
 
@@ -111,17 +91,14 @@ def _rule_table(dataset: str, ontology: str) -> dict[int, int]:
 
 
 def _apply(dataset: str, ontology: str, native: np.ndarray) -> list[np.ndarray]:
-    """Map ``native`` through the YAML rules and, when it exists, through the compiled LUT."""
+    """Map ``native`` through the YAML rules and through the compiled LUT."""
     table = _rule_table(dataset, ontology)
     out = np.full(native.shape, -1, dtype=np.int64)
     for src, dst in table.items():
         out[native == src] = dst
-    results = [out]
     compiled = _compiled(dataset, ontology)
-    if compiled is not None:
-        lut = np.asarray(compiled.lut)
-        results.append(lut[native.astype(np.int64) - int(compiled.offset)].astype(np.int64))
-    return results
+    lut = np.asarray(compiled.lut)
+    return [out, lut[native.astype(np.int64) - int(compiled.offset)].astype(np.int64)]
 
 
 def _parents(onto: Ontology) -> dict[str, str | None]:
@@ -152,28 +129,18 @@ def test_file_validates_through_models(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
 def test_file_passes_within_file_checks(path: Path) -> None:
-    check_file = _optional("harmonize.taxonomy.checks", "check_file")
-    if check_file is None:
-        pytest.skip("harmonize.taxonomy.checks not available yet")
     check_file(_model(path))
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
 def test_file_loads_through_loader(path: Path) -> None:
-    load = _optional("harmonize.taxonomy.loader", "load_file", "load_taxonomy_file", "load")
-    if load is None:
-        pytest.skip("harmonize.taxonomy.loader not available yet")
-    loaded = load(path)
+    loaded = load_file(path)
     assert type(loaded) is type(_model(path))
     assert loaded.model_dump() == _model(path).model_dump()
 
 
 @pytest.mark.parametrize("dataset", NUCLEI_DATASETS)
 def test_catalog_finds_files_by_name(dataset: str) -> None:
-    load_taxonomy = _optional("harmonize.taxonomy.catalog", "load_taxonomy")
-    load_ontology = _optional("harmonize.taxonomy.catalog", "load_ontology")
-    if load_taxonomy is None or load_ontology is None:
-        pytest.skip("harmonize.taxonomy.catalog not available yet")
     assert load_taxonomy(dataset).name == dataset
     assert load_ontology("nuclei").name == "nuclei"
     assert load_ontology("consep-4").name == "consep-4"
@@ -561,8 +528,6 @@ def test_mapping_applied_to_a_label_map(dataset: str) -> None:
 
 def test_compiled_consep_4_keeps_instances_of_nuclei_only() -> None:
     compiled = _compiled("consep", "consep-4")
-    if compiled is None:
-        pytest.skip("harmonize.taxonomy.compile not available yet")
     keep = np.asarray(compiled.keep_instances)
     off = int(compiled.offset)
     assert not keep[0 - off]
@@ -571,14 +536,10 @@ def test_compiled_consep_4_keeps_instances_of_nuclei_only() -> None:
 
 def test_consep_on_nuclei_cut_at_lineage_equals_hovernet_merge() -> None:
     """CoNSeP -> nuclei cut at the lineage level (issue 2's example cut) is HoVer-Net's merge."""
-    compile_mapping = _compile_mapping()
-    load = _optional("harmonize.taxonomy.loader", "load_file")
-    if compile_mapping is None or load is None:
-        pytest.skip("harmonize.taxonomy.compile / loader not available yet")
     compiled = compile_mapping(
-        load(ROOT / "datasets" / "consep.yaml"),
-        load(ROOT / "ontologies" / "nuclei.yaml"),
-        load(ROOT / "mappings" / "consep__nuclei.yaml"),
+        load_file(ROOT / "datasets" / "consep.yaml"),
+        load_file(ROOT / "ontologies" / "nuclei.yaml"),
+        load_file(ROOT / "mappings" / "consep__nuclei.yaml"),
         level=["epithelial", "immune", "stromal", "dead", "other"],
     )
     rng = np.random.default_rng(7)
