@@ -63,7 +63,7 @@ def _committed(url: Path) -> int:
         return 0
 
 
-def _configs(tmp_path: Path, n: int = 10):
+def _configs(tmp_path: Path, n: int = 10, **executor):
     """A clean store written in-process and a YAML config for the store to interrupt."""
     cfg, _ = _small_nuclei(tmp_path, n=n, samples_per_shard=1)
     clean = cfg.model_copy(
@@ -72,14 +72,15 @@ def _configs(tmp_path: Path, n: int = 10):
     run(clean, workers=1)
     data = clean.resolved()
     data["output"]["path"] = str(tmp_path / "killed.zarr")
+    data["executor"] = {**data.get("executor", {}), **executor}
     cfg_path = tmp_path / "killed.yaml"
     cfg_path.write_text(yaml.safe_dump(data))
     return cfg_path, tmp_path / "clean.zarr", tmp_path / "killed.zarr"
 
 
-def _start_and_wait_for_a_commit(cfg_path: Path, store: Path, *args: str):
-    """Start ``harmonize run`` in a subprocess; return it once a shard is committed and its worker
-    processes have started (their pids with it)."""
+def _start_and_wait_for_a_commit(cfg_path: Path, store: Path, *args: str, children: bool = True):
+    """Start ``harmonize run`` in a subprocess; return it once a shard is committed and (with
+    ``children``) its worker processes have started (their pids with it)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "harmonize", "run", str(cfg_path), "--quiet", *args],
         env=_ENV,
@@ -90,7 +91,7 @@ def _start_and_wait_for_a_commit(cfg_path: Path, store: Path, *args: str):
     while time.monotonic() < deadline and proc.poll() is None:
         if _committed(store) >= 1:
             kids = _descendants(proc.pid)
-            if kids:
+            if kids or not children:
                 return proc, kids
         time.sleep(0.01)
     proc.kill()
@@ -215,3 +216,82 @@ def test_worker_watchdog_ends_an_orphan_without_pdeathsig(tmp_path: Path) -> Non
         os.kill(p, signal.SIGKILL)
     assert not alive, "the orphan outlived its parent"
     assert seconds < 2.0
+
+
+def test_dask_run_fails_when_every_worker_is_gone(tmp_path: Path) -> None:
+    """``--scheduler`` against a cluster that loses its only worker: after
+    ``executor.worker_timeout`` seconds without any worker the CLI says so on one line and exits 2;
+    the store is incomplete and ``--resume`` (local executor) completes it."""
+    distributed = pytest.importorskip("distributed")
+    timeout = 3.0
+    cfg_path, clean, store = _configs(tmp_path, worker_timeout=timeout)
+    with (
+        distributed.LocalCluster(
+            n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                cluster.scheduler_address,
+                "--no-nanny",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+            ],
+            env=_ENV,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client.wait_for_workers(1, timeout=60)
+            proc, _ = _start_and_wait_for_a_commit(
+                cfg_path, store, "--scheduler", cluster.scheduler_address, children=False
+            )
+            worker.kill()
+            worker.wait()
+            t0 = time.monotonic()
+            try:
+                _, err = proc.communicate(timeout=timeout + 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                pytest.fail("the run kept waiting for workers that are gone")
+            seconds = time.monotonic() - t0
+        finally:
+            worker.kill()
+            worker.wait()
+    assert proc.returncode == 2, err.decode()[-800:]
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, err.decode()
+    assert "no worker" in lines[0] and cluster.scheduler_address in lines[0], lines[0]
+    assert "worker_timeout" in lines[0] and "--resume" in lines[0], lines[0]
+    assert timeout - 0.5 <= seconds <= timeout + 15, seconds
+    _resume_matches_clean(cfg_path, clean, store)
+
+
+def test_a_task_that_kills_its_dask_worker_is_an_executor_error() -> None:
+    """A shard task that takes its worker down every time ends in dask's ``KilledWorker``, which
+    the run reports as :class:`ExecutorError`."""
+    import functools
+    import importlib
+    from types import SimpleNamespace
+
+    pytest.importorskip("distributed")
+    import dask
+
+    from harmonize.errors import ExecutorError
+
+    run_mod = importlib.import_module("harmonize.pipeline.run")
+    # process_shard opens the task's reader first: this one ends the worker process
+    killer = SimpleNamespace(reader=SimpleNamespace(open=functools.partial(os._exit, 1)))
+    t0 = time.monotonic()
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        pytest.raises(ExecutorError, match="killed its dask worker"),
+    ):
+        list(run_mod._dask_map([killer], None, 1))
+    assert time.monotonic() - t0 < 30
