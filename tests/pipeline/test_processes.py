@@ -52,13 +52,18 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _committed(url: Path) -> int:
+    import warnings
+
     import zarr
 
     try:
-        g = zarr.open_group(str(url), mode="r")
-        return sum(
-            int((g["sources"][s]["shard_done"][:] != "").sum()) for s in g["sources"].group_keys()
-        )
+        with warnings.catch_warnings():  # a store being written holds ``*.partial`` files
+            warnings.simplefilter("ignore")
+            g = zarr.open_group(str(url), mode="r")
+            return sum(
+                int((g["sources"][s]["shard_done"][:] != "").sum())
+                for s in g["sources"].group_keys()
+            )
     except Exception:
         return 0
 
