@@ -16,9 +16,11 @@ __all__ = [
     "ConfigError",
     "CorruptFileError",
     "DuplicateSampleError",
+    "ExecutorError",
     "HarmonizeError",
     "MissingFileError",
     "MissingKeyError",
+    "RunInterruptedError",
     "ShapeError",
     "SizeMismatchError",
     "StoreError",
@@ -117,3 +119,14 @@ class UnmappedValueError(HarmonizeError, ValueError):
 
 class StoreError(HarmonizeError, OSError):
     """A Zarr store is missing, incomplete, or not a harmonize store."""
+
+
+class ExecutorError(HarmonizeError, RuntimeError):
+    """The executor lost the processes running shard tasks (every dask worker gone for longer than
+    ``executor.worker_timeout``, or a task that killed its worker again and again). The store is
+    left incomplete; ``--resume`` finishes it."""
+
+
+class RunInterruptedError(HarmonizeError, RuntimeError):
+    """The run was stopped by a signal (SIGTERM) while writing shards. The shards committed so far
+    are kept; ``--resume`` finishes the store."""

@@ -112,6 +112,12 @@ class ExecutorConfig(_Model):
     kind: Literal["local", "dask"] = "local"
     workers: int | None = Field(None, ge=1, description="Local worker processes (default: cores).")
     scheduler: str | None = Field(None, description="dask scheduler address, tcp://host:8786.")
+    worker_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="dask: seconds the cluster may have no worker at all before the run fails "
+        "with ExecutorError (the store stays incomplete and resumable).",
+    )
 
 
 class RunConfig(_Model):

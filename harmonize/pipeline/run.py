@@ -10,14 +10,23 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harmonize.errors import ConfigError, HarmonizeError, StoreError
+from harmonize.errors import (
+    ConfigError,
+    ExecutorError,
+    HarmonizeError,
+    RunInterruptedError,
+    StoreError,
+)
 from harmonize.pipeline.config import RunConfig, load_config
 from harmonize.pipeline.plan import ShardTask, make_plan
 
@@ -28,6 +37,17 @@ _READERS: dict[Any, Any] = {}
 _GROUPS: dict[tuple[str, str], Any] = {}
 
 
+#: in a spawned pool worker: the coordinator's pid and the event it sets to stop the workers
+#: (``None`` in the coordinator itself and in dask workers, which have no such parent)
+_COORDINATOR_PID: int | None = None
+_ABORT: Any = None
+#: how often a pool worker's watchdog thread checks on its coordinator (seconds)
+WATCH_INTERVAL = 0.2
+#: exit codes of a pool worker that ends itself (nobody reads them: its coordinator is gone)
+_EXIT_ORPHANED = 70
+_EXIT_ABORTED = 71
+
+
 def _configure_worker_zarr() -> None:
     import zarr
 
@@ -35,11 +55,70 @@ def _configure_worker_zarr() -> None:
     zarr.config.set({"async.concurrency": 4, "threading.max_workers": 2})
 
 
+def _die_with_parent() -> bool:
+    """Linux: have the kernel SIGKILL this process the moment its parent exits (prctl
+    ``PR_SET_PDEATHSIG``). True when set. Strictly it fires when the parent *thread* that started
+    this process exits: pool processes are started by the thread that calls :func:`_start_pool`
+    (and ``submit``), which outlives the pool since :func:`run` shuts the pool down itself."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no usable libc
+        return False
+
+
+def _coordinator_gone() -> int | None:
+    """In a pool worker: the exit code to end with when its coordinator died (the worker was
+    re-parented) or asked the workers to stop; ``None`` while it may go on (and outside workers)."""
+    if _COORDINATOR_PID is None:
+        return None
+    if os.getppid() != _COORDINATOR_PID:
+        return _EXIT_ORPHANED
+    if _ABORT is not None and _ABORT.is_set():
+        return _EXIT_ABORTED
+    return None
+
+
+def _exit_if_coordinator_gone() -> None:
+    """End a pool worker at once, committing nothing, when its coordinator is gone."""
+    code = _coordinator_gone()
+    if code is not None:
+        os._exit(code)
+
+
+def _watch_coordinator(interval: float) -> None:
+    """A pool worker's watchdog thread: the portable fallback to ``PR_SET_PDEATHSIG`` (and the way
+    the coordinator's stop event reaches a busy worker)."""
+    while True:
+        _exit_if_coordinator_gone()
+        if _ABORT is not None:
+            _ABORT.wait(interval)
+        else:
+            time.sleep(interval)
+
+
+def _init_worker(coordinator_pid: int, abort: Any, interval: float = WATCH_INTERVAL) -> None:
+    """Pool initializer: tie the worker's life to its coordinator, then configure zarr."""
+    global _COORDINATOR_PID, _ABORT
+    _COORDINATOR_PID, _ABORT = coordinator_pid, abort
+    _die_with_parent()
+    _exit_if_coordinator_gone()  # the coordinator died before the prctl took effect
+    threading.Thread(
+        target=_watch_coordinator, args=(interval,), name="harmonize-watchdog", daemon=True
+    ).start()
+    _configure_worker_zarr()
+
+
 def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
     from harmonize.engine.sample import remap_sample
     from harmonize.store.writer import ShardSample, open_group, write_shard
 
+    _exit_if_coordinator_gone()
     key = repr(task.reader)
     reader = _READERS.get(key)
     if reader is None:
@@ -84,7 +163,16 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
         group = _GROUPS[gkey] = open_group(
             task.url, mode="r+", storage_options=dict(task.storage_options) or None
         )
-    summary = write_shard(group, task.layout, task.shard, items, task.class_ids)
+    # a worker whose coordinator died ends here, before the commit marker: the shard stays
+    # uncommitted (rewritten by --resume) and no orphan writes after a new run took the lock
+    summary = write_shard(
+        group,
+        task.layout,
+        task.shard,
+        items,
+        task.class_ids,
+        before_commit=_exit_if_coordinator_gone,
+    )
     summary["source"] = task.layout.name
     return summary
 
@@ -146,12 +234,56 @@ def _start_pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn, never fork: zarr runs an asyncio loop in a thread, which a fork would copy mid-flight
+    ctx = mp.get_context("spawn")
+    abort = ctx.Event()  # set by the coordinator to stop every worker at once (SIGTERM)
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_configure_worker_zarr
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(os.getpid(), abort),
     )
+    pool.harmonize_abort = abort  # type: ignore[attr-defined]
     for _ in range(workers):
         pool.submit(_warm_worker)
     return pool
+
+
+class _StopSignal:
+    """While writing shards, SIGTERM stops the run cleanly: the handler tells the pool's workers to
+    exit (they commit nothing more) and the executor loop raises :class:`RunInterruptedError`
+    at its next step, after the workers' tasks have ended, so no process of this run writes after
+    the run lock is released. Only the main thread may install signal handlers; elsewhere the
+    signal keeps its previous meaning."""
+
+    def __init__(self, url: str | None, abort: Any = None) -> None:
+        self.url, self.abort, self.signum = url, abort, None
+        self._old: Any = None
+
+    def __enter__(self) -> _StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.signum = signum
+        if self.abort is not None:
+            self.abort.set()
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise RunInterruptedError(
+                f"stopped by {signal.Signals(self.signum).name} while writing shards; the shards "
+                "committed so far are kept: run again with --resume to finish the store",
+                path=self.url,
+            )
+
+
+def _task_url(tasks: list) -> str | None:
+    return getattr(tasks[0], "url", None) if tasks else None
 
 
 def _local_map(tasks: list[ShardTask], pool, processes: int = 1) -> Iterable[dict[str, Any]]:
@@ -163,8 +295,10 @@ def _local_map(tasks: list[ShardTask], pool, processes: int = 1) -> Iterable[dic
     cache loads: about 1.5 s of CPU) is paid once less.
     """
     if pool is None:
-        for t in tasks:
-            yield process_shard(t)
+        with _StopSignal(_task_url(tasks)) as stop:
+            for t in tasks:
+                stop.check()
+                yield process_shard(t)
         return
     from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
@@ -172,29 +306,48 @@ def _local_map(tasks: list[ShardTask], pool, processes: int = 1) -> Iterable[dic
     pending = deque(tasks)
     depth = 2 * max(1, processes)
     futures: set = set()
-    try:
-        while pending or futures:
-            while pending and len(futures) < depth:
-                futures.add(pool.submit(process_shard, pending.popleft()))
-            finished = {f for f in futures if f.done()}
-            if not finished and not pending:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for f in finished:
-                futures.discard(f)
-                yield f.result()
-            if pending:
-                yield process_shard(pending.pop())
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        raise
+    with _StopSignal(_task_url(tasks), getattr(pool, "harmonize_abort", None)) as stop:
+        try:
+            while pending or futures:
+                stop.check()
+                while pending and len(futures) < depth:
+                    futures.add(pool.submit(process_shard, pending.popleft()))
+                finished = {f for f in futures if f.done()}
+                if not finished and not pending:
+                    # wake up now and then to see whether a signal asked to stop
+                    finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    futures.discard(f)
+                    yield f.result()
+                if pending:
+                    stop.check()
+                    yield process_shard(pending.pop())
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            # tasks already handed to a worker end (committed, failed, or their worker stopped)
+            # before the error leaves: the caller then releases the run lock
+            wait(futures)
+            stop.check()  # stopped workers fail their tasks: report the signal, not that
+            raise
 
 
 def _dask_map(
-    tasks: list[ShardTask], scheduler: str | None, workers: int
+    tasks: list[ShardTask],
+    scheduler: str | None,
+    workers: int,
+    worker_timeout: float = 60.0,
+    poll: float = 1.0,
 ) -> Iterable[dict[str, Any]]:
+    """Shard summaries from a dask cluster (``scheduler``, else a LocalCluster of ``workers``).
+
+    While waiting, the scheduler's worker list is polled every ``poll`` seconds: when it has held
+    no worker for ``worker_timeout`` seconds, or a task killed its worker more often than the
+    scheduler allows (``KilledWorker``), the run fails with :class:`ExecutorError`; the shards
+    committed so far stay committed for ``--resume``.
+    """
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, KilledWorker, LocalCluster, wait
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError("the dask executor needs `pip install harmonize[dask]`") from exc
     cluster = None
@@ -209,12 +362,50 @@ def _dask_map(
             dashboard_address=None,
         )
         client = Client(cluster)
+    address = scheduler or client.scheduler.address
+    url = _task_url(tasks)
+    futures: list = []
     try:
-        client.run(_configure_worker_zarr)
-        futures = client.map(process_shard, tasks, pure=False)
-        for f in as_completed(futures):
-            yield f.result()
+        with _StopSignal(url) as stop:
+            client.run(_configure_worker_zarr)
+            futures = client.map(process_shard, tasks, pure=False)
+            pending = set(futures)
+            no_worker_since: float | None = None
+            while pending:
+                stop.check()
+                try:
+                    finished, pending = wait(pending, timeout=poll, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    finished = set()
+                for f in finished:
+                    try:
+                        summary = f.result()
+                    except KilledWorker as exc:
+                        raise ExecutorError(
+                            f"a shard task killed its dask worker at {address} again and again "
+                            f"({exc}); the store is incomplete: fix the cause, then run again "
+                            "with --resume",
+                            path=url,
+                        ) from None
+                    yield summary
+                if not pending or finished:
+                    continue
+                if client.scheduler_info(n_workers=1)["workers"]:
+                    no_worker_since = None
+                    continue
+                now = time.monotonic()
+                no_worker_since = now if no_worker_since is None else no_worker_since
+                if now - no_worker_since >= worker_timeout:
+                    raise ExecutorError(
+                        f"the dask scheduler {address} has had no worker for "
+                        f"{worker_timeout:g} s (executor.worker_timeout) with {len(pending)} "
+                        "shard tasks left; the store is incomplete: run again with --resume "
+                        "once workers are back",
+                        path=url,
+                    )
     finally:
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
         client.close()
         if cluster is not None:
             cluster.close()
@@ -440,7 +631,7 @@ def _execute(
     if progress:
         progress("write", written_samples, total)
     if kind == "dask":
-        stream = _dask_map(tasks, sched, nworkers)
+        stream = _dask_map(tasks, sched, nworkers, cfg.executor.worker_timeout)
     else:
         used[0] = pool is not None and len(tasks) > 1
         stream = _local_map(tasks, pool if used[0] else None, nworkers - 1)

@@ -10,7 +10,7 @@ uncommitted and ``--resume`` rewrites it whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,11 +249,18 @@ class ShardSample:
 
 
 def write_shard(
-    group, layout: SourceLayout, shard: int, items: Sequence[ShardSample], class_ids: np.ndarray
+    group,
+    layout: SourceLayout,
+    shard: int,
+    items: Sequence[ShardSample],
+    class_ids: np.ndarray,
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Write one whole shard of one source and commit it. Returns the shard's JSON summary.
 
     ``class_ids`` maps count columns to output ids (``counts[:, j]`` is output id ``class_ids[j]``).
+    ``before_commit()`` runs after the pixels are stored and just before the commit marker is
+    written; it may end the process (a worker whose coordinator died must not commit).
     """
     start, stop = layout.shard_range(shard)
     if [it.index for it in items] != list(range(start, stop)):
@@ -340,6 +347,8 @@ def write_shard(
         writes.append((g[name], slice(start, stop), value))
     _write_concurrently(writes)
     summary = {"shard": shard, "start": start, "stop": stop, "samples": records}
+    if before_commit is not None:
+        before_commit()
     # the commit marker, written only once everything above is stored
     g["shard_done"][shard] = json.dumps(summary, separators=(",", ":"))
     return summary
