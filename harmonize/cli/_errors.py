@@ -18,6 +18,9 @@ def run_app(app: typer.Typer) -> None:
         app()
     except HarmonizeError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True
+        )
         sys.exit(2)

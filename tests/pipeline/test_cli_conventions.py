@@ -136,3 +136,13 @@ def test_store_timestamps_share_one_format(tmp_path: Path) -> None:
     assert stamp.match(meta["created"]), meta["created"]
     assert stamp.match(meta["completed"]), meta["completed"]
     assert meta["created"] <= meta["completed"]
+
+
+def test_an_error_is_one_unwrapped_line_with_its_brackets(tmp_path: Path) -> None:
+    """A long message stays on one line when stderr is a pipe, and ``[...]`` is not eaten as
+    rich markup."""
+    long_dir = tmp_path / ("d" * 120) / "[fold4]"
+    res = _harmonize("run", str(long_dir / "run.yaml"))
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert lines == [f"error: {long_dir / 'run.yaml'}: no such run config file"]
