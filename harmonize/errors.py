@@ -17,13 +17,16 @@ __all__ = [
     "CorruptFileError",
     "DuplicateSampleError",
     "HarmonizeError",
+    "LossyLabelError",
     "MissingFileError",
     "MissingKeyError",
     "ShapeError",
     "SizeMismatchError",
     "StoreError",
     "TaxonomyError",
+    "TooLargeError",
     "UnmappedValueError",
+    "UnsafePathError",
 ]
 
 
@@ -81,6 +84,21 @@ class MissingFileError(HarmonizeError, FileNotFoundError):
 
 class CorruptFileError(HarmonizeError, ValueError):
     """A file exists but cannot be decoded (truncated PNG, malformed XML, broken .mat, ...)."""
+
+
+class LossyLabelError(CorruptFileError):
+    """A label map is stored in a lossy format (JPEG, lossy WebP), or its content is not what its
+    extension says: a lossy codec changes label values, so the file is refused, not decoded."""
+
+
+class TooLargeError(CorruptFileError):
+    """An image or label map declares more pixels than the configured limit (``limits.max_pixels``);
+    refused from its header, before any pixel buffer is allocated (decompression bombs)."""
+
+
+class UnsafePathError(HarmonizeError, ValueError):
+    """A sample id read from a list file (split list, CSV, JSON, XML) holds a path separator or
+    ``..`` and would make the reader open files outside the dataset root."""
 
 
 class MissingKeyError(HarmonizeError, KeyError):

@@ -251,11 +251,12 @@ class CocoStuffReader(Reader):
                 raise CorruptFileError(
                     f"split list is not UTF-8 text ({exc.reason})", path=lst
                 ) from None
-            for line in lines:
+            for n, line in enumerate(lines, start=1):
                 stem = line.strip()
                 if not stem:
                     continue
-                stem = Path(stem).stem if stem.endswith((".jpg", ".mat")) else stem
+                _io.check_sample_id(stem, lst, n)
+                stem = stem[:-4] if stem.endswith((".jpg", ".mat")) else stem
                 meta: dict[str, Any] = {"release": "10k"}
                 tail = stem.rsplit("_", 1)[-1]
                 if tail.isdigit():

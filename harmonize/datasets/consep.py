@@ -183,6 +183,11 @@ class ConsepReader(HoverNetReader):
 
     def _read_legacy(self, path: Path) -> Labels:
         """Legacy ``<stem>.npy`` (H, W, 2): ``[..., 0]`` instance, ``[..., 1]`` class."""
+        from harmonize.datasets._io import check_pixels, read_npy_shape
+
+        shape = read_npy_shape(path)  # magic bytes and header: nothing allocated yet
+        if len(shape) >= 2:
+            check_pixels(shape[0], shape[1], path, ".npy label map")
         try:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:

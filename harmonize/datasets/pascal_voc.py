@@ -126,12 +126,20 @@ def _find_sbd(base: Path) -> Path | None:
 
 
 def _read_id_list(path: Path) -> list[str]:
-    """Ids of a split list: one per line (first token; blank lines skipped)."""
+    """Ids of a split list: one per line (first token; blank lines skipped).
+
+    An id holding a path separator or ``..`` is an :class:`~harmonize.errors.UnsafePathError`
+    naming the list and line.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"split list is not UTF-8 text ({exc})", path=path) from exc
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
+    return [
+        _io.check_sample_id(line.split()[0], path, n)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 # -- decoding helpers -----------------------------------------------------------------------------

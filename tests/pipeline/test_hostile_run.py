@@ -1,0 +1,97 @@
+"""Hostile input seen through a whole run (issue 11): the pixel limit from the config, polygon
+warnings in the run report and the store, and ``unknown_values: ignore`` for out-of-range values."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from harmonize.datasets import _io
+from harmonize.errors import ConfigError, TooLargeError
+from harmonize.pipeline import load_config, run
+from harmonize.pipeline.demo import configs_dir, demo_config
+from harmonize.store import open_store
+
+
+def _cfg(tmp_path: Path, config: str, dataset: str, n: int = 2, **overrides):
+    cfg = load_config(configs_dir() / config)
+    cache: dict = {}
+    cfg = demo_config(
+        cfg, tmp_path / "data", tmp_path / "out", n=n, cache=cache, datasets=[dataset]
+    )
+    if overrides:
+        cfg = cfg.model_copy(update=overrides).with_base(None)
+    return cfg, cache[dataset]
+
+
+def _png_bomb(path: Path, w: int, h: int) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (3 * w + 1) * 2, 9)
+    path.write_bytes(
+        _io._PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_image_bomb_during_planning_is_typed_and_skipped(tmp_path: Path) -> None:
+    cfg, res = _cfg(tmp_path, "scene_merged.yaml", "pascal_voc", on_error="skip")
+    sid = sorted(res.samples)[0]
+    jpg = next(res.root.rglob(f"JPEGImages/{sid}.jpg"))
+    _png_bomb(jpg, 60000, 60000)  # a PNG under a .jpg name: Pillow opens it by content
+    report = run(cfg, workers=1)
+    bad = [s for s in report.skipped if s["sample_id"] == sid]
+    assert len(bad) == 1, report.skipped
+    assert "TooLargeError" in str(bad[0]) and str(jpg) in str(bad[0])
+    assert report.written == report.samples - 1
+
+
+def test_image_bomb_under_raise_names_the_file(tmp_path: Path) -> None:
+    cfg, res = _cfg(tmp_path, "scene_merged.yaml", "pascal_voc", on_error="raise")
+    sid = sorted(res.samples)[0]
+    jpg = next(res.root.rglob(f"JPEGImages/{sid}.jpg"))
+    _png_bomb(jpg, 60000, 60000)
+    with pytest.raises(TooLargeError) as exc:
+        run(cfg, workers=1)
+    assert exc.value.path == jpg
+
+
+def test_limits_max_pixels_from_the_config_is_applied(tmp_path: Path) -> None:
+    cfg, res = _cfg(tmp_path, "scene_merged.yaml", "pascal_voc", on_error="skip")
+    h, w = next(iter(res.samples.values())).semantic.shape
+    small = cfg.model_copy(
+        update={"limits": cfg.limits.model_copy(update={"max_pixels": h * w - 1})}
+    )
+    try:  # every sample is refused while sizing: the source has nothing readable left
+        with pytest.raises(ConfigError, match="above the limit of") as exc:
+            run(small.with_base(None), workers=1)
+    finally:
+        _io.set_max_pixels(None)
+    assert f"limit of {h * w - 1}" in str(exc.value)
+
+
+def test_limits_config_key_is_strict(tmp_path: Path) -> None:
+    base = (configs_dir() / "scene_merged.yaml").read_text()
+    good = tmp_path / "good.yaml"
+    good.write_text(base + "limits: {max_pixels: 1000000}\n")
+    assert load_config(good).limits.max_pixels == 1_000_000
+    assert load_config(configs_dir() / "scene_merged.yaml").limits.max_pixels == 2**28
+    for bad_value in ('"1000"', "0", "-5", "true"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(base + f"limits: {{max_pixels: {bad_value}}}\n")
+        with pytest.raises(ConfigError):
+            load_config(bad)
+
+
+def test_store_records_nothing_unexpected(tmp_path: Path) -> None:
+    """A plain run still completes with the new config key in place (its default)."""
+    cfg, _ = _cfg(tmp_path, "scene_merged.yaml", "pascal_voc")
+    report = run(cfg, workers=1)
+    assert report.written == report.samples
+    assert open_store(cfg.output.path).complete
