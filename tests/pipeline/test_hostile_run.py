@@ -95,3 +95,82 @@ def test_store_records_nothing_unexpected(tmp_path: Path) -> None:
     report = run(cfg, workers=1)
     assert report.written == report.samples
     assert open_store(cfg.output.path).complete
+
+
+# -- item 5: unknown_values covers every value the taxonomy does not declare ----------------------
+def _plant_value(res, dataset: str, value: int):
+    """Write ``value`` into 12 pixels of the first sample's label file (pixels of no VOC object);
+    return (sid, path, mask)."""
+    import numpy as np
+    import scipy.io
+    from PIL import Image
+
+    sid = sorted(res.samples)[0]
+    if dataset == "pascal_voc":
+        p = next(res.root.rglob(f"SegmentationClass/{sid}.png"))
+        img = Image.open(p)
+        arr = np.asarray(img).copy()
+        obj = np.asarray(Image.open(p.parent.parent / "SegmentationObject" / p.name))
+        mask = np.zeros(arr.shape, bool)
+        mask.flat[np.flatnonzero(obj == 0)[:12]] = True
+        arr[mask] = value
+        out = Image.fromarray(arr, mode="P")
+        out.putpalette(img.getpalette())
+        out.save(p)
+    elif dataset == "coco_stuff":
+        p = next(res.root.rglob(f"annotations/*/{sid}.png"))
+        arr = np.asarray(Image.open(p)).copy()
+        mask = np.zeros(arr.shape, bool)
+        mask[:3, :4] = True
+        arr[mask] = value
+        Image.fromarray(arr).save(p)
+    else:  # consep
+        p = next(res.root.rglob(f"Labels/{sid}.mat"))
+        mat = scipy.io.loadmat(p)
+        tmap = mat["type_map"].copy()
+        mask = np.zeros(tmap.shape, bool)
+        mask[:3, :4] = True
+        tmap[mask] = value
+        keep = {k: v for k, v in mat.items() if not k.startswith("__")}
+        scipy.io.savemat(p, {**keep, "type_map": tmap})
+    return sid, p, mask
+
+
+CASES = [
+    ("scene_merged.yaml", "pascal_voc", 30),
+    ("scene_merged.yaml", "coco_stuff", 200),
+    ("nuclei_merged.yaml", "consep", 9),
+]
+
+
+@pytest.mark.parametrize(("config", "dataset", "value"), CASES, ids=[c[1] for c in CASES])
+def test_unknown_values_ignore_covers_out_of_range_values(tmp_path, config, dataset, value):
+    import numpy as np
+    import yaml
+
+    cfg, res = _cfg(tmp_path, config, dataset, unknown_values="ignore", on_error="skip")
+    sid, _, mask = _plant_value(res, dataset, value)
+    report = run(cfg, workers=1)
+    assert not report.skipped, report.skipped
+    src = cfg.sources[0].source_name
+    assert report.per_source[src]["unknown_pixels"] == 12
+    onto = yaml.safe_load(
+        (configs_dir().parent / "taxonomies" / "ontologies" / f"{cfg.ontology}.yaml").read_text()
+    )
+    ignore = next(s["id"] for s in onto["special"] if s["role"] == "ignore")
+    store = open_store(cfg.output.path)
+    got = next(store[i] for i in store.indices([src]) if store[i].sample_id == sid)
+    assert (np.asarray(got.semantic)[mask] == ignore).all()
+    assert mask.sum() == 12
+
+
+@pytest.mark.parametrize(("config", "dataset", "value"), CASES, ids=[c[1] for c in CASES])
+def test_unknown_values_error_names_the_file_and_value(tmp_path, config, dataset, value):
+    from harmonize.errors import UnmappedValueError
+
+    cfg, res = _cfg(tmp_path, config, dataset, unknown_values="error", on_error="raise")
+    _, path, _ = _plant_value(res, dataset, value)
+    with pytest.raises(UnmappedValueError) as exc:
+        run(cfg, workers=1)
+    assert str(exc.value.path) == str(path)
+    assert f"{value} (12 pixels)" in str(exc.value)
