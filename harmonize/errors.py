@@ -20,6 +20,7 @@ __all__ = [
     "LossyLabelError",
     "MissingFileError",
     "MissingKeyError",
+    "PolygonError",
     "ShapeError",
     "SizeMismatchError",
     "StoreError",
@@ -89,6 +90,11 @@ class CorruptFileError(HarmonizeError, ValueError):
 class LossyLabelError(CorruptFileError):
     """A label map is stored in a lossy format (JPEG, lossy WebP), or its content is not what its
     extension says: a lossy codec changes label values, so the file is refused, not decoded."""
+
+
+class PolygonError(CorruptFileError):
+    """An annotation polygon cannot be drawn as written (fewer than 3 vertices, or wholly outside
+    the image), under ``on_error="raise"``; the message names the file, line and region id."""
 
 
 class TooLargeError(CorruptFileError):

@@ -282,3 +282,89 @@ def test_cityscapes_polygons_json_declaring_a_huge_frame_is_refused(tmp_path: Pa
     with pytest.raises(TooLargeError) as exc:
         reader.read(ref)
     assert exc.value.path == js
+
+
+# -- item 3: degenerate, outside and clipped polygons are reported, never lost silently ----------
+def _add_regions(xml: Path, regions: list[tuple[str, list[tuple[float, float]]]]) -> dict[str, int]:
+    """Append regions (id, vertices) to the first <Regions> of an Aperio XML; return id -> line."""
+    lines = xml.read_text().splitlines()
+    at = next(i for i, t in enumerate(lines) if t.strip() == "</Regions>")
+    new: list[str] = []
+    where: dict[str, int] = {}
+    for rid, verts in regions:
+        where[rid] = at + len(new) + 1  # 1-based line of the <Region> element
+        new.append(f'<Region Id="{rid}" Type="0">')
+        new.append("<Attributes/>")
+        new.append("<Vertices>")
+        new.extend(f'<Vertex X="{x}" Y="{y}" Z="0"/>' for x, y in verts)
+        new.append("</Vertices>")
+        new.append("</Region>")
+    xml.write_text("\n".join(lines[:at] + new + lines[at:]) + "\n")
+    return where
+
+
+def _hostile_regions(h: int, w: int) -> list[tuple[str, list[tuple[float, float]]]]:
+    return [
+        ("901", []),
+        ("902", [(5.0, 5.0)]),
+        ("903", [(5.0, 5.0), (9.0, 9.0)]),
+        ("904", [(w + 10.0, 2.0), (w + 20.0, 2.0), (w + 15.0, 9.0)]),  # wholly outside
+        ("905", [(w - 4.0, 10.0), (w + 6.0, 10.0), (w + 6.0, 20.0), (w - 4.0, 20.0)]),  # edge
+    ]
+
+
+@pytest.mark.parametrize("dataset", ["monuseg", "monusac"])
+def test_degenerate_and_outside_polygons_raise_with_line_and_region(tmp_path, dataset) -> None:
+    from harmonize.errors import PolygonError
+
+    res = datasets.synthesize(dataset, tmp_path, n=2, seed=0)
+    xml = sorted(res.root.rglob("*.xml"))[0]
+    reader = datasets.open_reader(dataset, res.root, **res.reader_options)
+    ref = next(r for r in reader.list_refs() if str(xml) in r.paths)
+    h, w = _io.read_image_size(ref.paths[0])
+    orig = xml.read_bytes()
+    for rid, verts in _hostile_regions(h, w)[:4]:
+        xml.write_bytes(orig)
+        where = _add_regions(xml, [(rid, verts)])
+        with pytest.raises(PolygonError, match=f"Id='{rid}'") as exc:
+            reader.read(ref)
+        assert exc.value.path == xml and exc.value.line == where[rid]
+
+
+@pytest.mark.parametrize("dataset", ["monuseg", "monusac"])
+def test_polygon_problems_are_warnings_under_skip(tmp_path, dataset) -> None:
+    res = datasets.synthesize(dataset, tmp_path, n=2, seed=0)
+    xml = sorted(res.root.rglob("*.xml"))[0]
+    strict = datasets.open_reader(dataset, res.root, **res.reader_options)
+    ref = next(r for r in strict.list_refs() if str(xml) in r.paths)
+    before = strict.read(ref)
+    known = {x["region_id"] for x in before.warnings}  # the look-alike's own edge crossings
+    assert all("clipped" in x["message"] for x in before.warnings)
+    assert not known & {"901", "902", "903", "904", "905"}
+    orig = xml.read_bytes()
+    h, w = before.shape
+    where = _add_regions(xml, _hostile_regions(h, w))
+    reader = datasets.open_reader(dataset, res.root, on_error="skip", **res.reader_options)
+    s = reader.read_checked(ref)
+    assert s is not None and not reader.skipped
+    got = {x["region_id"]: x for x in s.warnings if x["region_id"] not in known}
+    assert set(got) == set(where)
+    for rid, line in where.items():
+        assert got[rid]["line"] == line and got[rid]["path"] == str(xml)
+    for rid in ("901", "902", "903", "904"):
+        assert got[rid]["message"].endswith("dropped")
+    assert "0 <Vertex>" in got["901"]["message"] and "2 <Vertex>" in got["903"]["message"]
+    assert "wholly outside" in got["904"]["message"]
+    assert "clipped" in got["905"]["message"] and "dropped" not in got["905"]["message"]
+    # only the clipped region adds an instance; its pixels are the in-image part of its box
+    assert len(np.unique(s.instance)) == len(np.unique(before.instance)) + 1
+    from skimage.draw import polygon
+
+    xs, ys = zip(*_hostile_regions(h, w)[4][1], strict=True)
+    rr, cc = polygon(np.array(ys), np.array(xs))  # unclipped; the image keeps columns < w
+    assert f"{int(((cc < w) & (rr < h)).sum())} pixels kept" in got["905"]["message"]
+    # the edge crossing is a warning under raise too, not an error
+    xml.write_bytes(orig)
+    _add_regions(xml, _hostile_regions(h, w)[4:])
+    s2 = strict.read(ref)
+    assert [x["region_id"] for x in s2.warnings if x["region_id"] not in known] == ["905"]

@@ -174,3 +174,35 @@ def test_unknown_values_error_names_the_file_and_value(tmp_path, config, dataset
         run(cfg, workers=1)
     assert str(exc.value.path) == str(path)
     assert f"{value} (12 pixels)" in str(exc.value)
+
+
+# -- item 3: polygon warnings reach the run report and the store ----------------------------------
+def test_polygon_warnings_reach_the_report_and_the_store(tmp_path: Path) -> None:
+    import zarr
+
+    cfg, res = _cfg(tmp_path, "nuclei_merged.yaml", "monusac", on_error="skip")
+    xml = sorted(res.root.rglob("*.xml"))[0]
+    lines = xml.read_text().splitlines()
+    at = next(i for i, t in enumerate(lines) if t.strip() == "</Regions>")
+    region = [
+        '<Region Id="777">',
+        "<Vertices>",
+        '<Vertex X="3" Y="4"/>',
+        "</Vertices>",
+        "</Region>",
+    ]
+    xml.write_text("\n".join(lines[:at] + region + lines[at:]) + "\n")
+    report = run(cfg, workers=1)
+    assert not report.skipped and report.written == report.samples
+    mine = [w for w in report.warnings if w["region_id"] == "777"]
+    assert len(mine) == 1, report.warnings
+    w = mine[0]
+    src = cfg.sources[0].source_name
+    assert w["source"] == src and w["path"] == str(xml) and w["line"] == at + 1
+    assert "1 <Vertex>" in w["message"] and w["message"].endswith("dropped")
+    store = open_store(cfg.output.path)
+    stored = next(store[i] for i in store.indices([src]) if store[i].sample_id == w["sample_id"])
+    assert str(xml) in stored.paths
+    meta = zarr.open_group(cfg.output.path, mode="r").attrs["harmonize"]
+    assert meta["warnings"] == report.warnings
+    assert meta["report"]["warnings"] == report.warnings
