@@ -125,6 +125,7 @@ class Reader(abc.ABC):
             seen: dict[str, SampleRef] = {}
             found = 0
             root_real = os.path.realpath(self.root)
+            dirs: dict[str, str] = {}
             for ref in self._list():
                 found += 1
                 if self.splits is not None and ref.split not in self.splits:
@@ -136,7 +137,7 @@ class Reader(abc.ABC):
                         path=ref.paths[0] if ref.paths else self.root,
                     )
                 seen[ref.sample_id] = ref
-                refs.append(self._record_link_targets(ref, root_real))
+                refs.append(self._record_link_targets(ref, root_real, dirs))
             if not found:
                 raise MissingFileError(
                     f"no {self.name} samples found; is this the dataset's root folder? "
@@ -147,18 +148,25 @@ class Reader(abc.ABC):
         return self._refs
 
     @staticmethod
-    def _record_link_targets(ref: SampleRef, root_real: str) -> SampleRef:
-        """``ref`` with each path whose real location lies outside ``root_real`` replaced by it."""
+    def _record_link_targets(ref: SampleRef, root_real: str, dirs: dict[str, str]) -> SampleRef:
+        """``ref`` with each path whose real location lies outside ``root_real`` replaced by it.
+
+        One ``lstat`` per file: folders are resolved once each (``dirs`` caches them), a file's own
+        link only when it is one.
+        """
         paths = []
         changed = False
+        inside = root_real.rstrip(os.sep) + os.sep
         for p in ref.paths:
-            real = os.path.realpath(p)
-            if real != root_real and not real.startswith(root_real.rstrip(os.sep) + os.sep):
-                if real != os.path.abspath(p):
-                    paths.append(real)
-                    changed = True
-                    continue
-            paths.append(p)
+            folder, name = os.path.split(os.path.abspath(p))
+            if folder not in dirs:
+                dirs[folder] = os.path.realpath(folder)
+            real = os.path.realpath(p) if os.path.islink(p) else os.path.join(dirs[folder], name)
+            if real != os.path.abspath(p) and not (real + os.sep).startswith(inside):
+                paths.append(real)
+                changed = True
+            else:
+                paths.append(p)
         return dataclasses.replace(ref, paths=tuple(paths)) if changed else ref
 
     def __len__(self) -> int:

@@ -368,3 +368,19 @@ def test_polygon_problems_are_warnings_under_skip(tmp_path, dataset) -> None:
     _add_regions(xml, _hostile_regions(h, w)[4:])
     s2 = strict.read(ref)
     assert [x["region_id"] for x in s2.warnings if x["region_id"] not in known] == ["905"]
+
+
+def test_symlinked_folder_leaving_the_root_is_recorded_by_its_target(tmp_path: Path) -> None:
+    res = datasets.synthesize("coco_stuff", tmp_path / "c", n=2, seed=0)
+    images = res.root / "images" / "val2017"
+    moved = tmp_path / "mounted" / "val2017"
+    moved.parent.mkdir()
+    images.rename(moved)
+    images.symlink_to(moved, target_is_directory=True)
+    refs = datasets.open_reader("coco_stuff", res.root).list_refs()
+    val = [r for r in refs if r.split == "val2017"]
+    assert val and all(
+        r.paths[0] == os.path.join(os.path.realpath(moved), Path(r.paths[0]).name) for r in val
+    )
+    assert all(r.paths[1].startswith(str(res.root)) for r in refs)
+    assert all(r.paths[0].startswith(str(res.root)) for r in refs if r.split != "val2017")
