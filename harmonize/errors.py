@@ -18,14 +18,18 @@ __all__ = [
     "DuplicateSampleError",
     "ExecutorError",
     "HarmonizeError",
+    "LossyLabelError",
     "MissingFileError",
     "MissingKeyError",
+    "PolygonError",
     "RunInterruptedError",
     "ShapeError",
     "SizeMismatchError",
     "StoreError",
     "TaxonomyError",
+    "TooLargeError",
     "UnmappedValueError",
+    "UnsafePathError",
 ]
 
 
@@ -83,6 +87,26 @@ class MissingFileError(HarmonizeError, FileNotFoundError):
 
 class CorruptFileError(HarmonizeError, ValueError):
     """A file exists but cannot be decoded (truncated PNG, malformed XML, broken .mat, ...)."""
+
+
+class LossyLabelError(CorruptFileError):
+    """A label map is stored in a lossy format (JPEG, lossy WebP), or its content is not what its
+    extension says: a lossy codec changes label values, so the file is refused, not decoded."""
+
+
+class PolygonError(CorruptFileError):
+    """An annotation polygon cannot be drawn as written (fewer than 3 vertices, or wholly outside
+    the image), under ``on_error="raise"``; the message names the file, line and region id."""
+
+
+class TooLargeError(CorruptFileError):
+    """An image or label map declares more pixels than the configured limit (``limits.max_pixels``);
+    refused from its header, before any pixel buffer is allocated (decompression bombs)."""
+
+
+class UnsafePathError(HarmonizeError, ValueError):
+    """A sample id read from a list file (split list, CSV, JSON, XML) holds a path separator or
+    ``..`` and would make the reader open files outside the dataset root."""
 
 
 class MissingKeyError(HarmonizeError, KeyError):

@@ -108,6 +108,11 @@ class RawSample:
     load_image : callable returning ndarray (H, W, 3) uint8
         Loads the RGB image on demand (so a run that writes no images never decodes one). Must be
         picklable (a ``functools.partial`` of a module-level function), never a lambda.
+    warnings : tuple of dict
+        Problems the reader worked around without failing the sample (a polygon clipped by the
+        image edge, a degenerate region dropped under ``on_error="skip"``), as plain dicts with
+        ``path``, ``line``, ``region_id`` and ``message``. Carried into the run report and the
+        store's ``warnings`` record.
     """
 
     ref: SampleRef
@@ -118,6 +123,7 @@ class RawSample:
     boxes: np.ndarray | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     load_image: Callable[[], np.ndarray] | None = None
+    warnings: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def sample_id(self) -> str:
@@ -235,6 +241,8 @@ class HarmonizedSample:
     dropped_instances : ndarray, shape (D,), int64
         Native ids of instances dropped (class ignore or background, or no instances in the
         output for their class); their pixels are 0 in ``instance``.
+    warnings : tuple of dict
+        The raw sample's reader warnings, carried over (see :class:`RawSample`).
     """
 
     ref: SampleRef
@@ -249,3 +257,4 @@ class HarmonizedSample:
     boxes: np.ndarray | None = None
     tied_instances: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     dropped_instances: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    warnings: tuple[Mapping[str, Any], ...] = ()

@@ -29,6 +29,21 @@ lines), so structural errors name the line of the offending element: malformed X
 :class:`~harmonize.errors.CorruptFileError` with the parser's line; a ``Region`` without
 ``Vertices`` or a ``Vertex`` without ``X``/``Y`` -> :class:`~harmonize.errors.MissingKeyError`; a
 non-numeric or non-finite coordinate -> :class:`~harmonize.errors.CorruptFileError`.
+
+Polygons that cannot be drawn as written are never lost silently (:func:`region_pixels`):
+
+* a region with 0, 1 or 2 ``<Vertex>`` (no area) and a region lying wholly outside the image lose
+  the nucleus: under ``on_error="raise"`` a :class:`~harmonize.errors.PolygonError` naming the
+  file, line and region id (refuse rather than guess); under ``"skip"`` the region is dropped and
+  the sample kept, with a warning;
+* a region crossing the image edge is clipped (as the official notebooks do): common in real
+  MoNuSeg/MoNuSAC tiles and harmless to the pixels inside, so it is a warning under both
+  policies, never an error. "Crossing" means the vertices' bounding box reaches a pixel centre
+  outside the image (a vertex at x <= -1 or x >= W, or the same for y).
+
+Warnings are plain dicts (``path``, ``line``, ``region_id``, ``message``) that the readers put in
+:attr:`harmonize.types.RawSample.warnings`; the run report and the store's ``warnings`` attribute
+list them per sample.
 """
 
 from __future__ import annotations
@@ -43,7 +58,7 @@ from xml.parsers import expat
 import numpy as np
 
 from harmonize.datasets._io import require_file
-from harmonize.errors import CorruptFileError, MissingKeyError
+from harmonize.errors import CorruptFileError, MissingKeyError, PolygonError
 
 __all__ = [
     "AperioAnnotation",
@@ -51,6 +66,7 @@ __all__ = [
     "AperioXML",
     "parse_aperio_xml",
     "polygon_pixels",
+    "region_pixels",
     "round_vertices",
     "write_aperio_xml",
 ]
@@ -244,6 +260,75 @@ def polygon_pixels(vertices: np.ndarray, shape: tuple[int, int]) -> tuple[np.nda
         empty = np.zeros(0, np.intp)
         return empty, empty
     return polygon(vertices[:, 1], vertices[:, 0], shape=shape)
+
+
+def region_pixels(
+    region: AperioRegion,
+    shape: tuple[int, int],
+    path: str | Path,
+    *,
+    strict: bool,
+    warnings: list[dict],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`polygon_pixels` of one region, with degenerate, outside and clipped regions reported.
+
+    Parameters
+    ----------
+    region : AperioRegion
+        The parsed region (its ``line`` and ``region_id`` name it in messages).
+    shape : (H, W)
+        Image size.
+    path : path-like
+        The XML file, for messages.
+    strict : bool
+        ``True`` (``on_error="raise"``): a region with fewer than 3 vertices or wholly outside the
+        image raises :class:`PolygonError`. ``False``: it is dropped with a warning.
+    warnings : list of dict
+        Appended to: one dict per dropped or clipped region (see the module docstring).
+
+    Returns
+    -------
+    rr, cc : ndarray of intp
+        Pixels to paint (empty for a dropped region).
+    """
+    h, w = shape
+    n = len(region.vertices)
+    where = f"<Region Id={region.region_id!r}>"
+    empty = np.zeros(0, np.intp)
+
+    def report(message: str, drop: bool) -> None:
+        if drop and strict:
+            raise PolygonError(
+                f"{where} {message}; refusing to drop the nucleus silently (on_error: skip drops "
+                "it with a warning)",
+                path=path,
+                line=region.line,
+            )
+        warnings.append(
+            {
+                "path": str(path),
+                "line": region.line,
+                "region_id": region.region_id,
+                "message": f"{where} {message}" + ("; dropped" if drop else ""),
+            }
+        )
+
+    if n < 3:
+        report(f"has {n} <Vertex> (a polygon needs at least 3)", drop=True)
+        return empty, empty
+    x, y = region.vertices[:, 0], region.vertices[:, 1]
+    x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+    bbox = f"x {x0:g}..{x1:g}, y {y0:g}..{y1:g}"
+    if x1 < 0 or y1 < 0 or x0 > w - 1 or y0 > h - 1:
+        report(f"lies wholly outside the {w}x{h} image ({bbox})", drop=True)
+        return empty, empty
+    rr, cc = polygon_pixels(region.vertices, shape)
+    if x0 <= -1 or y0 <= -1 or x1 >= w or y1 >= h:
+        report(
+            f"crosses the edge of the {w}x{h} image ({bbox}): clipped, {len(rr)} pixels kept",
+            drop=False,
+        )
+    return rr, cc
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,6 +3,21 @@
 Every reader goes through these functions so that a truncated PNG, a ``.mat`` without its key or a
 malformed XML file fails the same way everywhere: a :class:`~harmonize.errors.HarmonizeError`
 subclass whose message starts with the path.
+
+Hostile input (all refused with a typed error naming the file, see ``docs/reliability.md``):
+
+* **Lossy or disguised label files** -- :func:`check_label_file` compares a label file's magic bytes
+  with its extension (``.png``, ``.tif``/``.tiff``, ``.mat``, ``.npy``) and refuses JPEG, lossy
+  WebP and any other mismatch with :class:`~harmonize.errors.LossyLabelError` (a JPEG named
+  ``.png`` decodes, but with changed label values). RGB images may be JPEG.
+* **Decompression bombs** -- every decode path reads ``(H, W)`` from the header first and refuses
+  more than :func:`max_pixels` pixels with :class:`~harmonize.errors.TooLargeError` before any pixel
+  buffer is allocated. The limit defaults to :data:`DEFAULT_MAX_PIXELS` and is set per run from the
+  config's ``limits.max_pixels`` (:func:`set_max_pixels`). ``.mat`` arrays are allocated by scipy
+  while loading, so their size is checked right after loading (a compressed ``.mat`` bomb still
+  costs its decompressed size once).
+* **Path traversal** -- :func:`check_sample_id` refuses sample ids read from list files that hold a
+  path separator or ``..``.
 """
 
 from __future__ import annotations
@@ -17,24 +32,182 @@ import numpy as np
 
 from harmonize.errors import (
     CorruptFileError,
+    LossyLabelError,
     MissingFileError,
     MissingKeyError,
     ShapeError,
     SizeMismatchError,
+    TooLargeError,
+    UnsafePathError,
 )
 
 __all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "check_label_file",
+    "check_pixels",
     "check_same_size",
+    "check_sample_id",
+    "max_pixels",
     "read_image_rgb",
     "read_image_size",
     "read_json",
     "read_label_png",
     "read_mat",
+    "read_npy_shape",
     "read_tiff_size",
     "read_xml",
     "require_file",
+    "set_max_pixels",
+    "sniff_format",
     "write_png",
 ]
+
+#: Default pixel limit per image or label map: 2**28 = 268 Mpx (16384 x 16384). Far above every
+#: supported dataset (the largest MoNuSAC sub-images and Lizard images are a few Mpx, Cityscapes
+#: 2 Mpx), while an RGB image at the limit is 805 MB and a uint16 label map 537 MB -- what one
+#: worker can hold. Raise it with ``limits: {max_pixels: ...}`` in the run config.
+DEFAULT_MAX_PIXELS = 2**28
+
+_max_pixels = DEFAULT_MAX_PIXELS
+
+
+def set_max_pixels(limit: int | None) -> None:
+    """Set the per-file pixel limit of this process (``None`` restores the default)."""
+    global _max_pixels
+    if limit is None:
+        limit = DEFAULT_MAX_PIXELS
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"max_pixels must be a positive integer, not {limit!r}")
+    _max_pixels = limit
+
+
+def max_pixels() -> int:
+    """The per-file pixel limit in force (see :func:`set_max_pixels`)."""
+    return _max_pixels
+
+
+def check_pixels(h: int, w: int, path: str | Path, what: str = "image") -> None:
+    """Raise :class:`TooLargeError` naming ``path`` when ``h * w`` exceeds :func:`max_pixels`."""
+    if int(h) * int(w) > _max_pixels:
+        raise TooLargeError(
+            f"{what} declares {int(w)}x{int(h)} = {int(h) * int(w)} pixels, above the limit of "
+            f"{_max_pixels} (limits.max_pixels in the run config); refused before decoding",
+            path=path,
+        )
+
+
+def check_sample_id(value: str, path: str | Path, line: int | None = None) -> str:
+    """Return ``value`` if it is safe to build file names from, else raise :class:`UnsafePathError`.
+
+    Sample ids read from split lists, CSVs, JSON and XML become parts of file names; one holding a
+    path separator (``/``, ``\\``), ``..``, a NUL byte or a drive colon could make a reader open
+    files outside the dataset root, so it is refused with the list file and line named.
+    """
+    bad = (
+        not value
+        or value in (".", "..")
+        or ".." in value
+        or any(c in value for c in ("/", "\\", "\0", ":"))
+    )
+    if bad:
+        raise UnsafePathError(
+            f"sample id {value!r} holds a path separator or '..'; ids from list files must be "
+            "plain file stems (refused: it would read files outside the dataset root)",
+            path=path,
+            line=line,
+        )
+    return value
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAGIC_BY_SUFFIX = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".mat": "mat", ".npy": "npy"}
+_LOSSY = {
+    "jpeg": "a JPEG",
+    "webp-lossy": "a lossy WebP",
+    "jpeg2000": "a JPEG 2000",
+    "jxl": "JPEG XL",
+}
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Name of the file format whose magic bytes start ``head`` (first 32+ bytes), or ``None``."""
+    if head.startswith(_PNG_SIGNATURE):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp-lossless" if head[12:16] == b"VP8L" else "webp-lossy"
+    if head.startswith(b"\x00\x00\x00\x0cjP  ") or head.startswith(b"\xff\x4f\xff\x51"):
+        return "jpeg2000"
+    if head.startswith(b"\xff\x0a") or head.startswith(b"\x00\x00\x00\x0cJXL "):
+        return "jxl"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith(b"MATLAB"):
+        return "mat"
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    return None
+
+
+def check_label_file(path: str | Path, what: str = "label file") -> Path:
+    """Check that a label file's content is the lossless format its extension names.
+
+    ``.png`` must be a PNG, ``.tif``/``.tiff`` a TIFF, ``.npy`` a NumPy array. A ``.mat`` must not be an image (v4 files have no
+    magic; v5 start with ``MATLAB``; v7.3 HDF5 files are reported by :func:`read_mat`). Raises
+    :class:`LossyLabelError` naming the file and the format found; returns the path.
+    """
+    p = require_file(path, what)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(32)
+    except OSError as exc:
+        raise CorruptFileError(f"cannot read {what} ({exc})", path=p) from exc
+    want = _MAGIC_BY_SUFFIX.get(p.suffix.lower())
+    found = sniff_format(head)
+    if want is None or found == want:
+        return p
+    if want == "mat" and found in (None, "hdf5"):
+        return p  # v4 (no magic) and v7.3 (HDF5, user block may be absent): read_mat decides
+    desc = _LOSSY.get(found or "", found or "not a recognised format")
+    lossy = found in _LOSSY
+    raise LossyLabelError(
+        f"{what} has extension {p.suffix} but its content is {desc}"
+        + (
+            "; a lossy codec changes label values, so it is refused (restore the original file)"
+            if lossy
+            else "; label maps must be stored in the format their extension names"
+        ),
+        path=p,
+    )
+
+
+def read_npy_shape(path: str | Path) -> tuple[int, ...]:
+    """Shape of a ``.npy`` file from its header (checks the magic; reads no data)."""
+    p = check_label_file(path, ".npy file")
+    try:
+        with open(p, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, _ = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, _, _ = np.lib.format.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError) as exc:
+        raise CorruptFileError(f"cannot read .npy header ({exc})", path=p) from exc
+    return tuple(int(x) for x in shape)
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """``(H, W)`` from a PNG's IHDR chunk (``data`` holds at least its first 24 bytes)."""
+    if len(data) < 24 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[20:24], "big"), int.from_bytes(data[16:20], "big")
 
 
 def require_file(path: str | Path, what: str = "file") -> Path:
@@ -43,9 +216,6 @@ def require_file(path: str | Path, what: str = "file") -> Path:
     if not p.is_file():
         raise MissingFileError(f"{what} not found", path=p)
     return p
-
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray | None:
@@ -66,6 +236,7 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     # IHDR is the first chunk: signature(8) length(4) "IHDR"(4) width(4) height(4) depth colour
     if len(data) < 29 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
         return None
+    check_pixels(*_png_size(data), path)
     depth, colour = data[24], data[25]
     if depth not in (8, 16) or colour not in colour_types:
         return None
@@ -87,11 +258,49 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     return arr
 
 
-def _open_pil(path: Path):
+def _open_pil_header(path: Path, what: str = "image"):
+    """``Image.open`` (header only) with the pixel limit applied before anything is decoded.
+
+    Pillow's own decompression-bomb check (a warning above ``Image.MAX_IMAGE_PIXELS``, an error
+    above twice that) is replaced by :func:`check_pixels`: its error would escape untyped and
+    without the file name, and its default (89 Mpx) is not the run's limit.
+    """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        img = Image.open(path)
+        with open(path, "rb") as fh:
+            hw = _png_size(fh.read(24))
+    except OSError as exc:
+        raise CorruptFileError(f"cannot read {what} ({exc})", path=path) from exc
+    if hw is not None:  # a PNG: its IHDR gives the size before Pillow sees the file
+        check_pixels(*hw, path, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = _max_pixels  # errors only above 2x; we refuse above 1x
+            img = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(
+            f"{what} is above the pixel limit of {_max_pixels} ({exc})", path=path
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CorruptFileError(f"cannot decode {what} header ({exc})", path=path) from exc
+    w, h = img.size
+    try:
+        check_pixels(h, w, path, what)
+    except TooLargeError:
+        img.close()
+        raise
+    return img
+
+
+def _open_pil(path: Path):
+    from PIL import UnidentifiedImageError
+
+    img = _open_pil_header(path)
+    try:
         img.load()  # force decoding now: truncated files fail here, not later
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptFileError(f"cannot decode image ({exc})", path=path) from exc
@@ -131,10 +340,13 @@ def _read_tiff_page(p: Path) -> np.ndarray:
     try:
         with tifffile.TiffFile(p) as tif:
             page = tif.pages[0]
+            check_pixels(page.imagelength, page.imagewidth, p)
             arr = page.asarray()
             if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and arr.ndim == 3:
                 arr = np.moveaxis(arr, 0, -1)
         return arr
+    except TooLargeError:
+        raise
     except Exception as exc:  # tifffile raises a zoo of types; try Pillow's own TIFF decoder
         first = exc
     img = _open_pil_or_none(p)
@@ -160,9 +372,11 @@ def read_tiff_size(path: str | Path) -> tuple[int, int]:
     try:
         with tifffile.TiffFile(p) as tif:
             page = tif.pages[0]
-            return int(page.imagelength), int(page.imagewidth)
+            hw = int(page.imagelength), int(page.imagewidth)
     except Exception as exc:  # tifffile raises many types on corrupt files
         raise CorruptFileError(f"cannot read TIFF header ({exc})", path=p) from exc
+    check_pixels(*hw, p)
+    return hw
 
 
 def _to_rgb8(arr: np.ndarray, path: Path) -> np.ndarray:
@@ -204,7 +418,7 @@ def read_label_png(
     -------
     ndarray, shape (H, W)
     """
-    p = require_file(path, "label PNG")
+    p = check_label_file(path, "label PNG")
     allowed = [np.dtype(d) for d in dtypes]
     if palette is not True:
         arr = _decode_png_direct(p, (0,))
@@ -239,7 +453,7 @@ def read_mat(path: str | Path, keys: Iterable[str], optional: Iterable[str] = ()
     """
     import scipy.io
 
-    p = require_file(path, ".mat file")
+    p = check_label_file(path, ".mat file")
     try:
         data = scipy.io.loadmat(p)
     except NotImplementedError as exc:  # v7.3
@@ -248,6 +462,9 @@ def read_mat(path: str | Path, keys: Iterable[str], optional: Iterable[str] = ()
         ) from exc
     except Exception as exc:
         raise CorruptFileError(f"cannot read .mat file ({exc})", path=p) from exc
+    for k, v in data.items():  # scipy has allocated them already: checked after loading
+        if isinstance(v, np.ndarray) and v.ndim >= 2 and v.dtype.kind in "iufb":
+            check_pixels(v.shape[0], int(np.prod(v.shape[1:])), p, f"array {k!r}")
     out: dict[str, Any] = {}
     for k in keys:
         if k not in data:
@@ -322,14 +539,9 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
     through :func:`read_tiff_size` (tifffile, as :func:`read_image_rgb` decodes them).
     Raises :class:`MissingFileError` / :class:`CorruptFileError` naming the file.
     """
-    from PIL import Image, UnidentifiedImageError
-
     p = require_file(path, "image")
     if p.suffix.lower() in (".tif", ".tiff"):
         return read_tiff_size(p)
-    try:
-        with Image.open(p) as img:
-            w, h = img.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise CorruptFileError(f"cannot decode image header ({exc})", path=p) from exc
+    with _open_pil_header(p) as img:
+        w, h = img.size
     return int(h), int(w)

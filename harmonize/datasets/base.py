@@ -13,6 +13,8 @@ and registers both with :func:`harmonize.datasets.register`.
 from __future__ import annotations
 
 import abc
+import dataclasses
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,13 @@ class Reader(abc.ABC):
     -----
     Memory stays bounded by one sample: :meth:`list_refs` touches no pixel data, and iteration reads
     one sample at a time.
+
+    Untrusted names and links: sample ids read from list files (split lists, CSVs, JSON, XML) go
+    through :func:`harmonize.datasets._io.check_sample_id`, so an id such as ``../../outside/x`` is
+    an :class:`~harmonize.errors.UnsafePathError` naming the list file and line, never a read
+    outside ``root``. Symbolic links are followed (datasets are often assembled from links), but a
+    listed file whose link resolves outside ``root`` is recorded in :attr:`SampleRef.paths` under
+    its resolved target, so the store's ``paths`` say which file was really read.
     """
 
     #: Registry name, equal to the dataset taxonomy's ``name``.
@@ -115,6 +124,8 @@ class Reader(abc.ABC):
             refs: list[SampleRef] = []
             seen: dict[str, SampleRef] = {}
             found = 0
+            root_real = os.path.realpath(self.root)
+            dirs: dict[str, str] = {}
             for ref in self._list():
                 found += 1
                 if self.splits is not None and ref.split not in self.splits:
@@ -126,7 +137,7 @@ class Reader(abc.ABC):
                         path=ref.paths[0] if ref.paths else self.root,
                     )
                 seen[ref.sample_id] = ref
-                refs.append(ref)
+                refs.append(self._record_link_targets(ref, root_real, dirs))
             if not found:
                 raise MissingFileError(
                     f"no {self.name} samples found; is this the dataset's root folder? "
@@ -135,6 +146,28 @@ class Reader(abc.ABC):
                 )
             self._refs = refs
         return self._refs
+
+    @staticmethod
+    def _record_link_targets(ref: SampleRef, root_real: str, dirs: dict[str, str]) -> SampleRef:
+        """``ref`` with each path whose real location lies outside ``root_real`` replaced by it.
+
+        One ``lstat`` per file: folders are resolved once each (``dirs`` caches them), a file's own
+        link only when it is one.
+        """
+        paths = []
+        changed = False
+        inside = root_real.rstrip(os.sep) + os.sep
+        for p in ref.paths:
+            folder, name = os.path.split(os.path.abspath(p))
+            if folder not in dirs:
+                dirs[folder] = os.path.realpath(folder)
+            real = os.path.realpath(p) if os.path.islink(p) else os.path.join(dirs[folder], name)
+            if real != os.path.abspath(p) and not (real + os.sep).startswith(inside):
+                paths.append(real)
+                changed = True
+            else:
+                paths.append(p)
+        return dataclasses.replace(ref, paths=tuple(paths)) if changed else ref
 
     def __len__(self) -> int:
         return len(self.list_refs())

@@ -42,6 +42,7 @@ import numpy as np
 
 from harmonize.datasets import register
 from harmonize.datasets._io import (
+    check_pixels,
     read_image_rgb,
     read_image_size,
     read_json,
@@ -195,6 +196,7 @@ def _json_size(doc: Any, path: Path) -> tuple[int, int]:
         raise CorruptFileError(f"imgHeight/imgWidth are not integers ({exc})", path=path) from exc
     if h <= 0 or w <= 0:
         raise CorruptFileError(f"image size {h}x{w} (imgHeight x imgWidth) is empty", path=path)
+    check_pixels(h, w, path, "polygon file (imgHeight x imgWidth)")
     if not isinstance(doc["objects"], list):
         raise CorruptFileError("'objects' must be a JSON list", path=path)
     return h, w

@@ -13,7 +13,8 @@ Native layouts (reference: scene_datasets.md §3.1, §3.2, §3.4)
   PNG value = COCO-Stuff id - 1 (0..181), 255 = unlabeled; single channel, mode ``L`` or ``P``
   ([U] the real mode is not documented; both give the values through Pillow without conversion).
   The reader returns the raw PNG values (``encoding = "stuffthingmaps_png"``). Values 182..254 are
-  not classes (:class:`~harmonize.errors.ClassIdError`). The 11 unused thing values (11, 25, ...) are
+  not classes; they are returned as stored and the run's ``unknown_values`` decides (error naming
+  the file, or ignore). The 11 unused thing values (11, 25, ...) are
   passed through: they never occur in real data, and the taxonomy declares them.
 * **10k v1.1**::
 
@@ -139,31 +140,27 @@ def _strings(cell: Any) -> list[str]:
 def read_stuffthingmap(path: str | Path) -> np.ndarray:
     """Read a 164k ``stuffthingmaps`` PNG: raw values, uint8 ``(H, W)``, 0..181 or 255.
 
-    Raises :class:`ClassIdError` for values 182..254 and :class:`ShapeError` for non-single-channel
-    or 16-bit PNGs (both name the file).
+    Values 182..254 are not COCO-Stuff classes but are returned as stored: the run's
+    ``unknown_values`` decides (an :class:`~harmonize.errors.UnmappedValueError` naming the file, or
+    ignore). Raises :class:`ShapeError` for non-single-channel or 16-bit PNGs (naming the file).
     """
-    p = Path(path)
-    lab = _io.read_label_png(p, dtypes=(np.uint8,))
-    bad = (lab >= _MAX_ID) & (lab != _PNG_UNLABELED)
-    if bad.any():
-        vals = sorted(np.unique(lab[bad]).tolist())
-        raise ClassIdError(
-            f"values {vals[:10]} are not COCO-Stuff classes (stuffthingmaps hold 0..181 = id-1, "
-            "255 unlabeled)",
-            path=p,
-        )
-    return lab
+    return _io.read_label_png(Path(path), dtypes=(np.uint8,))
 
 
 def read_cocostuff10k_mat(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """Read a 10k ``.mat``: ``S`` as uint8 ``(H, W)`` (0 unlabeled, 1..182) and metadata."""
+    """Read a 10k ``.mat``: ``S`` as uint8 ``(H, W)`` (0 unlabeled, 1..182) and metadata.
+
+    Values 183..255 are returned as stored (the run's ``unknown_values`` decides); values that do
+    not fit uint8 are a :class:`ClassIdError`.
+    """
     p = Path(path)
     mat = _io.read_mat(p, ["S"], optional=["captions", "names"])
     s = _integral_2d(np.asarray(mat["S"]), p, "S")
-    if s.size and (s.min() < 0 or s.max() > _MAX_ID):
-        vals = np.unique(s[(s < 0) | (s > _MAX_ID)]).astype(np.int64).tolist()
+    if s.size and (s.min() < 0 or s.max() > 255):  # would wrap in uint8; 183..255 go on
+        vals = np.unique(s[(s < 0) | (s > 255)]).astype(np.int64).tolist()
         raise ClassIdError(
-            f"S holds {sorted(vals)[:10]}, not COCO-Stuff ids (0 unlabeled, 1..182)", path=p
+            f"S holds {sorted(vals)[:10]}, outside 0..255 (COCO-Stuff ids: 0 unlabeled, 1..182)",
+            path=p,
         )
     meta: dict[str, Any] = {}
     if "captions" in mat:
@@ -251,11 +248,12 @@ class CocoStuffReader(Reader):
                 raise CorruptFileError(
                     f"split list is not UTF-8 text ({exc.reason})", path=lst
                 ) from None
-            for line in lines:
+            for n, line in enumerate(lines, start=1):
                 stem = line.strip()
                 if not stem:
                     continue
-                stem = Path(stem).stem if stem.endswith((".jpg", ".mat")) else stem
+                _io.check_sample_id(stem, lst, n)
+                stem = stem[:-4] if stem.endswith((".jpg", ".mat")) else stem
                 meta: dict[str, Any] = {"release": "10k"}
                 tail = stem.rsplit("_", 1)[-1]
                 if tail.isdigit():

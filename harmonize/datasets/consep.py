@@ -27,8 +27,11 @@ Decisions (documented here because the README is silent):
 * ``inst_type`` is not forced to agree with ``type_map``: the semantic map is ``type_map`` as
   stored, and instances whose ``type_map`` majority differs from ``inst_type`` are listed in
   ``meta["inst_type_disagrees"]`` (native ids) for reports, not raised.
-* Class values outside 0..7 in ``type_map`` or ``inst_type`` raise
-  :class:`~harmonize.errors.ClassIdError`. Whether real files hold ``inst_type`` 0 is [U]; 0 is a
+* Class values outside 0..255 in ``type_map`` or ``inst_type`` raise
+  :class:`~harmonize.errors.ClassIdError` (a uint8 map cannot hold them). Values 8..255 are not
+  CoNSeP classes but are returned as stored: the run's ``unknown_values`` decides (``error``: an
+  :class:`~harmonize.errors.UnmappedValueError` naming the file and values; ``ignore``: written
+  as ignore, counted in ``unknown_pixels``). Whether real files hold ``inst_type`` 0 is [U]; 0 is a
   declared class (background), so it is accepted.
 * ``inst_centroid`` is returned as ``meta["inst_centroid"]`` (K, 2) float64, **(x, y)**, aligned
   with ``instance_ids``; ``inst_type`` and ``inst_centroid`` are optional (HoVer-Net's training
@@ -81,11 +84,17 @@ def _vector(arr: object, path: Path, key: str) -> np.ndarray:
 
 
 def _check_classes(values: np.ndarray, path: Path, key: str) -> None:
-    bad = np.unique(values[values > _MAX_CLASS])
+    """Refuse class values that a uint8 class map cannot hold (they would wrap when stored).
+
+    Values 0..255 that CoNSeP does not declare (8..255) are passed on as they are: the compiled
+    mapping decides (``unknown_values: error`` names the file and values, ``ignore`` writes them
+    as ignore and counts them).
+    """
+    bad = np.unique(values[(values < 0) | (values > 255)])
     if bad.size:
         raise ClassIdError(
-            f"{key!r} holds class id(s) {bad.tolist()}; CoNSeP classes are 0..{_MAX_CLASS} "
-            f"({', '.join(f'{k} {v}' for k, v in CLASS_NAMES.items())})",
+            f"{key!r} holds class id(s) {bad[:10].tolist()} outside 0..255; CoNSeP classes are "
+            f"0..{_MAX_CLASS} ({', '.join(f'{k} {v}' for k, v in CLASS_NAMES.items())})",
             path=path,
         )
 
@@ -93,10 +102,8 @@ def _check_classes(values: np.ndarray, path: Path, key: str) -> None:
 def _majority(inst: np.ndarray, tmap: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Most frequent ``tmap`` value over each instance id of ``ids`` (ties: smallest class)."""
     fg = inst > 0
-    pairs, counts = np.unique(
-        inst[fg].astype(np.int64) * (_MAX_CLASS + 1) + tmap[fg], return_counts=True
-    )
-    pid, pcls = pairs // (_MAX_CLASS + 1), pairs % (_MAX_CLASS + 1)
+    pairs, counts = np.unique(inst[fg].astype(np.int64) * 256 + tmap[fg], return_counts=True)
+    pid, pcls = pairs // 256, pairs % 256  # class values are 0..255 (_check_classes)
     order = np.lexsort((pcls, -counts, pid))  # per id: most pixels first, then smallest class
     pid, pcls = pid[order], pcls[order]
     first = np.r_[True, pid[1:] != pid[:-1]]
@@ -108,7 +115,7 @@ class ConsepReader(HoverNetReader):
     """Read CoNSeP from ``CoNSeP/{Train,Test}/{Images,Labels}`` (see the module docstring).
 
     Samples: ids ``train_1``, ``test_14`` (the file stems); splits ``train`` / ``test``;
-    ``semantic`` uint8 = ``type_map`` (0..7); ``instance`` int32 = ``inst_map`` (file ids);
+    ``semantic`` uint8 = ``type_map`` (0..7 declared); ``instance`` int32 = ``inst_map`` (file ids);
     ``instance_ids`` / ``instance_classes`` from ``inst_type``; meta ``magnification="40x"``,
     ``microns_per_pixel=0.25``, ``organ="colon"``, ``label_format`` (``"mat"`` or
     ``"npy_legacy"``), ``inst_centroid`` and ``inst_type_disagrees`` (see module docstring).
@@ -183,6 +190,11 @@ class ConsepReader(HoverNetReader):
 
     def _read_legacy(self, path: Path) -> Labels:
         """Legacy ``<stem>.npy`` (H, W, 2): ``[..., 0]`` instance, ``[..., 1]`` class."""
+        from harmonize.datasets._io import check_pixels, read_npy_shape
+
+        shape = read_npy_shape(path)  # magic bytes and header: nothing allocated yet
+        if len(shape) >= 2:
+            check_pixels(shape[0], shape[1], path, ".npy label map")
         try:
             arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:

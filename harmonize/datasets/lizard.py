@@ -55,6 +55,7 @@ from harmonize.datasets import register
 from harmonize.datasets._hovernet import label_array, write_mat
 from harmonize.datasets._io import (
     check_same_size,
+    check_sample_id,
     read_image_rgb,
     read_image_size,
     read_mat,
@@ -109,6 +110,8 @@ def read_info_csv(path: str | Path) -> list[tuple[str, str, str, int]]:
         The header lacks ``Filename`` or ``Split`` (line 1).
     CorruptFileError
         A ``Split`` value other than 1, 2, 3, or an empty filename (with its line).
+    UnsafePathError
+        A filename holding a path separator or ``..`` (with its line).
     """
     p = require_file(path, "Lizard info.csv")
     try:
@@ -141,6 +144,7 @@ def read_info_csv(path: str | Path) -> list[tuple[str, str, str, int]]:
         split = SPLITS.get(raw.split(".")[0] if raw.endswith(".0") else raw)
         if not fn:
             raise CorruptFileError("empty Filename", path=p, line=line)
+        check_sample_id(fn, p, line)
         if split is None:
             raise CorruptFileError(f"Split {raw!r} is not 1, 2 or 3", path=p, line=line)
         src = row[i_src].strip() if i_src is not None else ""

@@ -65,7 +65,7 @@ import numpy as np
 from harmonize.datasets import register
 from harmonize.datasets._aperio import (
     parse_aperio_xml,
-    polygon_pixels,
+    region_pixels,
     round_vertices,
     write_aperio_xml,
 )
@@ -182,7 +182,11 @@ def class_id(name: str | None, path: Path, line: int | None) -> int:
 
 
 def rasterize(
-    path: str | Path, shape: tuple[int, int]
+    path: str | Path,
+    shape: tuple[int, int],
+    *,
+    strict: bool = True,
+    warnings: list[dict] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
     """Paint one MoNuSAC XML into native semantic and instance maps.
 
@@ -192,6 +196,9 @@ def rasterize(
         The sub-image's ``.xml``.
     shape : (H, W)
         Size of the sub-image (from its TIFF).
+    strict, warnings
+        Degenerate, outside and clipped regions: see :func:`~harmonize.datasets._aperio.
+        region_pixels` (``strict`` raises, else ``warnings`` is appended to).
 
     Returns
     -------
@@ -203,6 +210,7 @@ def rasterize(
         Class of every counter value given to a nucleus region (Ambiguous excluded).
     """
     doc = parse_aperio_xml(path)
+    sink: list[dict] = [] if warnings is None else warnings
     semantic = np.zeros(shape, np.uint8)
     instance = np.zeros(shape, np.int32)
     classes: dict[int, int] = {}
@@ -211,7 +219,7 @@ def rasterize(
         cid = class_id(ann.label, doc.path, ann.line)
         for region in ann.regions:
             counter += 1
-            rr, cc = polygon_pixels(region.vertices, shape)
+            rr, cc = region_pixels(region, shape, doc.path, strict=strict, warnings=sink)
             semantic[rr, cc] = cid
             if cid == AMBIGUOUS:
                 instance[rr, cc] = 0
@@ -308,7 +316,10 @@ class MoNuSACReader(Reader):
                 path=tif,
             )
         shape = read_image_size(tif)
-        semantic, instance, classes = rasterize(xml, shape)
+        warnings: list[dict] = []
+        semantic, instance, classes = rasterize(
+            xml, shape, strict=self.on_error == "raise", warnings=warnings
+        )
         present = np.unique(instance)
         present = present[present != 0]
         ids = present.astype(np.int32)
@@ -321,6 +332,7 @@ class MoNuSACReader(Reader):
             instance_classes=cls,
             meta=dict(ref.meta),
             load_image=functools.partial(read_image_rgb, str(tif)),
+            warnings=tuple(warnings),
         )
 
 

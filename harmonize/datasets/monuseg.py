@@ -46,7 +46,7 @@ import numpy as np
 from harmonize.datasets import register
 from harmonize.datasets._aperio import (
     parse_aperio_xml,
-    polygon_pixels,
+    region_pixels,
     round_vertices,
     write_aperio_xml,
 )
@@ -74,7 +74,14 @@ def paint_order(areas: list[int], overlap: Overlap) -> list[int]:
     return sorted(range(len(areas)), key=lambda i: areas[i])
 
 
-def rasterize(path: str | Path, shape: tuple[int, int], overlap: Overlap = "area") -> np.ndarray:
+def rasterize(
+    path: str | Path,
+    shape: tuple[int, int],
+    overlap: Overlap = "area",
+    *,
+    strict: bool = True,
+    warnings: list[dict] | None = None,
+) -> np.ndarray:
     """Paint every region of a MoNuSeg XML into an instance map.
 
     Parameters
@@ -85,6 +92,9 @@ def rasterize(path: str | Path, shape: tuple[int, int], overlap: Overlap = "area
         Image size (from the TIFF).
     overlap : {"area", "file"}
         Paint order, see the module docstring.
+    strict, warnings
+        Degenerate, outside and clipped regions: see :func:`~harmonize.datasets._aperio.
+        region_pixels` (``strict`` raises, else ``warnings`` is appended to).
 
     Returns
     -------
@@ -92,7 +102,10 @@ def rasterize(path: str | Path, shape: tuple[int, int], overlap: Overlap = "area
         0 = background, ``k`` = the region painted ``k``-th.
     """
     doc = parse_aperio_xml(path)
-    pixels = [polygon_pixels(r.vertices, shape) for r in doc.regions()]
+    sink: list[dict] = [] if warnings is None else warnings
+    pixels = [
+        region_pixels(r, shape, doc.path, strict=strict, warnings=sink) for r in doc.regions()
+    ]
     inst = np.zeros(shape, np.int32)
     for rank, i in enumerate(paint_order([len(rr) for rr, _ in pixels], overlap), start=1):
         rr, cc = pixels[i]
@@ -173,7 +186,14 @@ class MoNuSegReader(Reader):
         if not xml.is_file():
             raise MissingFileError("annotation XML of this tissue image not found", path=xml)
         shape = read_image_size(tif)
-        inst = rasterize(xml, shape, self.options["overlap"])
+        warnings: list[dict] = []
+        inst = rasterize(
+            xml,
+            shape,
+            self.options["overlap"],
+            strict=self.on_error == "raise",
+            warnings=warnings,
+        )
         ids = np.unique(inst)
         ids = ids[ids != 0].astype(np.int32)
         return RawSample(
@@ -184,6 +204,7 @@ class MoNuSegReader(Reader):
             instance_classes=np.ones(len(ids), np.int32),
             meta={**ref.meta, "overlap": self.options["overlap"]},
             load_image=functools.partial(read_image_rgb, str(tif)),
+            warnings=tuple(warnings),
         )
 
 

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from harmonize.datasets import register
-from harmonize.datasets._io import require_file
+from harmonize.datasets._io import check_label_file
 from harmonize.datasets.base import Reader, SynthResult, SynthTruth
 from harmonize.errors import (
     CorruptFileError,
@@ -104,7 +104,7 @@ def fold_paths(root: str | Path, fold: int) -> tuple[Path, Path, Path, Path]:
 
 def open_npy(path: str | Path) -> np.ndarray:
     """Memory-map a ``.npy`` file read-only (``allow_pickle=False``), with typed errors."""
-    p = require_file(path, ".npy file")
+    p = check_label_file(path, ".npy file")
     try:
         return np.load(p, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:  # truncated, bad header, object dtype
@@ -113,7 +113,7 @@ def open_npy(path: str | Path) -> np.ndarray:
 
 def load_types(path: str | Path, *, allow_pickle: bool = False) -> np.ndarray:
     """Load ``types.npy`` as a 1-D array of ``str`` (unicode, bytes, or trusted pickled objects)."""
-    p = require_file(path, "types.npy")
+    p = check_label_file(path, "types.npy")
     try:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:

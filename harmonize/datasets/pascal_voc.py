@@ -28,6 +28,8 @@ Labels
 ------
 * Semantic: the PNG palette **index** (never the colour), 0 background, 1..20 in VOC order, 255 void.
   Mode ``L`` PNGs holding the same indices are accepted (tools re-save VOC labels as grey, §2.3).
+  Other values (21..254) are returned as stored; the run's ``unknown_values`` decides (``error``:
+  :class:`~harmonize.errors.UnmappedValueError` naming the file and values; ``ignore``: ignore).
 * Instances: ``SegmentationObject`` value k = object k, 0 and 255 -> 0 (no instance); void pixels stay
   255 in the semantic map. VOC has no per-instance class table, so the class of object k is read from
   ``SegmentationClass`` under its pixels (as ChainerCV does). With ``object_classes="strict"`` (default)
@@ -126,28 +128,23 @@ def _find_sbd(base: Path) -> Path | None:
 
 
 def _read_id_list(path: Path) -> list[str]:
-    """Ids of a split list: one per line (first token; blank lines skipped)."""
+    """Ids of a split list: one per line (first token; blank lines skipped).
+
+    An id holding a path separator or ``..`` is an :class:`~harmonize.errors.UnsafePathError`
+    naming the list and line.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"split list is not UTF-8 text ({exc})", path=path) from exc
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
+    return [
+        _io.check_sample_id(line.split()[0], path, n)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 # -- decoding helpers -----------------------------------------------------------------------------
-def _check_classes(sem: np.ndarray, path: Path, *, void_ok: bool = True) -> None:
-    bad = sem >= _N_CLASSES
-    if void_ok:
-        bad &= sem != VOID
-    if bad.any():
-        vals = sorted(np.unique(sem[bad]).tolist())
-        raise ClassIdError(
-            f"label value(s) {vals[:10]} are not VOC classes (0..20"
-            + (", 255 void)" if void_ok else ")"),
-            path=path,
-        )
-
-
 def _object_classes(inst: np.ndarray, sem: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Class of every object from the class map under it; raise when an object is not on one class.
 
@@ -304,7 +301,6 @@ class PascalVOCReader(Reader):
         img_p, cls_p = Path(ref.paths[0]), Path(ref.paths[1])
         # palette index = label; never through RGB. Mode L (grey indices) is accepted too.
         sem = _io.read_label_png(cls_p, dtypes=(np.uint8,))
-        _check_classes(sem, cls_p)
         _io.check_same_size(
             _io.read_image_size(img_p), sem.shape, cls_p, "JPEG image and SegmentationClass"
         )
@@ -333,7 +329,6 @@ class PascalVOCReader(Reader):
         cls_mat = _io.read_mat(cls_p, ["GTcls"])
         seg = _struct_field(cls_mat, "GTcls", "Segmentation", cls_p)
         sem = _int_map(seg, cls_p, "GTcls.Segmentation", np.uint8)
-        _check_classes(sem, cls_p)
         _io.check_same_size(_io.read_image_size(img_p), sem.shape, cls_p, "image and GTcls")
         inst_mat = _io.read_mat(inst_p, ["GTinst"])
         iseg = _int_map(

@@ -152,6 +152,7 @@ def remap_sample(
             instance_counts=np.zeros(prep.n_out, np.int64),
             unknown_pixels=unknown,
             boxes=sample.boxes,
+            warnings=sample.warnings,
         )
     instance = np.asarray(sample.instance)
     if instance.shape != semantic.shape:
@@ -181,4 +182,5 @@ def remap_sample(
         tied_instances=res.tied,
         dropped_instances=res.dropped,
         boxes=sample.boxes,
+        warnings=sample.warnings,
     )

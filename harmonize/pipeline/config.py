@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harmonize.datasets._io import DEFAULT_MAX_PIXELS
 from harmonize.errors import ConfigError
 
 __all__ = [
@@ -120,6 +121,19 @@ class ExecutorConfig(_Model):
     )
 
 
+class LimitsConfig(_Model):
+    """Resource limits applied to every input file (refused with a typed error naming the file)."""
+
+    max_pixels: int = Field(
+        DEFAULT_MAX_PIXELS,
+        ge=1,
+        strict=True,
+        description="Largest image or label map, in pixels (H x W), read from the file's header "
+        "before any decoding; larger files are refused (decompression bombs). Default 2**28 = "
+        "268 Mpx (16384 x 16384), far above every supported dataset.",
+    )
+
+
 class RunConfig(_Model):
     """A harmonize run."""
 
@@ -134,6 +148,7 @@ class RunConfig(_Model):
         "error", description="Label values the mapping does not declare: stop, or write ignore."
     )
     executor: ExecutorConfig = ExecutorConfig()
+    limits: LimitsConfig = LimitsConfig()
     leakage: bool = Field(
         False,
         description="After the run, look for images shared across sources or splits (exact, "

@@ -41,9 +41,14 @@ class ReaderSpec:
     splits: tuple[str, ...] | None
     on_error: str
     options: tuple[tuple[str, Any], ...] = ()
+    #: Pixel limit per file (config ``limits.max_pixels``); ``None`` = the default.
+    max_pixels: int | None = None
 
     def open(self):
         from harmonize import datasets
+        from harmonize.datasets._io import set_max_pixels
+
+        set_max_pixels(self.max_pixels)  # process-wide: every decode in this worker checks it
 
         return datasets.open_reader(
             self.dataset,
@@ -219,6 +224,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             tuple(sc.splits) if sc.splits else None,
             config.on_error,
             tuple(sorted(sc.options.items())),
+            config.limits.max_pixels,
         )
         reader = rspec.open()
         cm = compile_mapping(

@@ -186,6 +186,8 @@ class RunReport:
     samples: int = 0
     written: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    #: reader warnings of written samples: source, sample_id, path, line, region_id, message
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     shards: int = 0
     resumed_shards: int = 0
@@ -206,6 +208,7 @@ class RunReport:
             "samples": self.samples,
             "written": self.written,
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "per_source": self.per_source,
             "shards": self.shards,
             "resumed_shards": self.resumed_shards,
@@ -648,6 +651,12 @@ def _execute(
         skipped = [dict(r["skipped"], source=s.name) for r in recs if "skipped" in r]
         report.skipped.extend(skipped)
         ok = [r for r in recs if "skipped" not in r]
+        ids = {i: ref.sample_id for i, ref in enumerate(s.refs)}
+        report.warnings.extend(
+            {"source": s.name, "sample_id": ids.get(r["index"]), **w}
+            for r in ok
+            for w in r.get("warnings", ())
+        )
         # samples that already failed while sizing have no slot, but count as skipped
         early = sum(1 for x in plan.planning_skipped if x["source"] == s.name)
         per_source[s.name] = {
@@ -667,7 +676,7 @@ def _execute(
     finalize(
         group,
         [s.layout for s in plan.sources],
-        {"skipped": report.skipped, "report": report.to_dict()},
+        {"skipped": report.skipped, "warnings": report.warnings, "report": report.to_dict()},
     )
     if cfg.leakage if leakage is None else leakage:
         _add_leakage(group, plan.url, report, so)

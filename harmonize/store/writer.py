@@ -325,6 +325,8 @@ def write_shard(
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
         rec["unknown_pixels"] = int(s.unknown_pixels)
+        if s.warnings:  # reader warnings (clipped/dropped polygons): gathered by the run report
+            rec["warnings"] = [dict(w) for w in s.warnings]
         if len(s.mixed_instances):
             rec["mixed_instances"] = np.asarray(s.mixed_instances).astype(np.int64).tolist()
         if s.boxes is not None and len(s.boxes):

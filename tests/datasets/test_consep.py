@@ -192,21 +192,29 @@ class TestConsep(ReaderContract):
             _read_one(result.root, "train_1")
         assert str(img) in str(info.value)
 
-    def test_unknown_class_id(self, tmp_path) -> None:
+    def test_undeclared_class_id_is_returned_as_stored(self, tmp_path) -> None:
+        """Values 8..255 are not CoNSeP classes but reach the engine as stored, where the run's
+        ``unknown_values`` decides (tests/pipeline/test_hostile_run.py); only values a uint8 map
+        cannot hold are refused by the reader."""
         result = datasets.synthesize("consep", tmp_path, n=1, size=(48, 48))
         path = _label(result.root, "train_1")
         mat = sio.loadmat(path)
         tmap = mat["type_map"].copy()
         tmap[mat["inst_map"] == 1] = 9
         _save_mat(path, inst_map=mat["inst_map"], type_map=tmap, inst_type=mat["inst_type"])
-        with pytest.raises(ClassIdError) as info:
-            _read_one(result.root, "train_1")
-        assert str(path) in str(info.value) and "9" in str(info.value)
+        s = _read_one(result.root, "train_1")
+        np.testing.assert_array_equal(s.semantic, tmap)
         types = mat["inst_type"].copy()
         types[0, 0] = 9
         _save_mat(path, inst_map=mat["inst_map"], type_map=mat["type_map"], inst_type=types)
-        with pytest.raises(ClassIdError):
+        s = _read_one(result.root, "train_1")
+        assert int(s.instance_classes[list(s.instance_ids).index(1)]) == 9
+        tmap = mat["type_map"].astype(np.int32)
+        tmap[0, 0] = 300
+        _save_mat(path, inst_map=mat["inst_map"], type_map=tmap, inst_type=mat["inst_type"])
+        with pytest.raises(ClassIdError) as info:
             _read_one(result.root, "train_1")
+        assert str(path) in str(info.value) and "300" in str(info.value)
 
     def test_size_mismatch(self, tmp_path) -> None:
         result = datasets.synthesize("consep", tmp_path, n=1, size=(48, 48))
