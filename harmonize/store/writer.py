@@ -25,6 +25,7 @@ __all__ = [
     "ShardSample",
     "create_store",
     "finalize",
+    "foreign_files",
     "open_group",
     "shard_summaries",
     "write_shard",
@@ -54,24 +55,86 @@ def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
         raise StoreError("no harmonize store here", path=url) from exc
 
 
+def _fs(url: str, storage_options: dict | None = None):
+    """``(filesystem, path)`` of a local path or fsspec URL."""
+    import fsspec
+
+    if "://" not in url:
+        return fsspec.filesystem("file"), str(Path(url).resolve())
+    return fsspec.core.url_to_fs(url, **(storage_options or {}))
+
+
+def _entries(fs, path: str) -> list[tuple[str, str]]:
+    """``(name, "file" | "directory")`` of the entries of folder ``path`` (``[]`` if absent)."""
+    try:
+        infos = fs.ls(path, detail=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for info in infos:
+        name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+        if str(info["name"]).rstrip("/") == path.rstrip("/"):
+            continue  # some filesystems list a folder as its own entry
+        out.append((name, "directory" if info.get("type") == "directory" else "file"))
+    return out
+
+
+def foreign_files(url: str, storage_options: dict | None = None, limit: int = 5) -> list[str]:
+    """Files under ``url`` that harmonize did not write: anything but zarr metadata
+    (``zarr.json``), chunk/shard data under an array's ``c/`` folder and zarr's ``*.partial``
+    temporaries. ``--overwrite`` refuses a store holding any (it would delete them)."""
+    fs, root = _fs(url, storage_options)
+    found: list[str] = []
+
+    def walk(path: str, rel: str) -> None:
+        entries = _entries(fs, path)
+        names = {n for n, _ in entries}
+        is_array = False
+        if "zarr.json" in names:
+            try:
+                is_array = json.loads(fs.cat_file(f"{path}/zarr.json")).get("node_type") == "array"
+            except (OSError, ValueError):
+                is_array = False
+        for name, kind in entries:
+            if len(found) >= limit:
+                return
+            sub = f"{rel}/{name}" if rel else name
+            if name == "zarr.json" or name.endswith(".partial"):
+                continue
+            if kind == "directory" and is_array and name == "c":
+                continue  # the array's chunks
+            if kind == "directory" and not is_array:
+                walk(f"{path}/{name}", sub)
+                continue
+            found.append(sub)
+
+    walk(root.rstrip("/"), "")
+    return found
+
+
 def store_state(url: str, storage_options: dict | None = None) -> str:
     """What is at ``url``: ``"missing"`` (nothing, or an empty folder), ``"store"`` (a harmonize
     store, complete or not), ``"creating"`` (a store whose creation did not finish) or ``"other"``
-    (anything else -- never to be overwritten)."""
-    import zarr
-    from zarr.errors import NodeNotFoundError
-
-    if "://" not in url:
-        p = Path(url)
-        if not p.exists() or (p.is_dir() and not any(p.iterdir())):
-            return "missing"
+    (anything else, an empty zarr group included -- never to be written into or overwritten)."""
+    fs, path = _fs(url, storage_options)
     try:
-        root = zarr.open_group(url, mode="r", storage_options=storage_options or None)
-    except (FileNotFoundError, NodeNotFoundError):
-        return "missing" if "://" in url else "other"
-    meta = root.attrs.get("harmonize") or {}
-    if meta.get("format") != FORMAT:
-        return "other" if (list(root.keys()) or root.attrs) else "missing"
+        exists = fs.exists(path)
+    except OSError:
+        exists = False
+    if not exists:
+        return "missing"
+    if not fs.isdir(path):
+        return "other"
+    if not _entries(fs, path):
+        return "missing"
+    try:
+        meta = (
+            json.loads(fs.cat_file(f"{path.rstrip('/')}/zarr.json")).get("attributes") or {}
+        ).get("harmonize") or {}
+    except (OSError, ValueError, AttributeError):
+        return "other"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return "other"
     return "creating" if meta.get("status") == "creating" else "store"
 
 
@@ -113,6 +176,15 @@ def create_store(
             "a store exists here: pass --resume to finish it or --overwrite to replace it",
             path=url,
         )
+    if state in ("store", "creating"):
+        extra = foreign_files(url, storage_options)
+        if extra:
+            raise StoreError(
+                "this store holds files harmonize did not write ("
+                + ", ".join(extra)
+                + "); --overwrite would delete them: move them out or choose another output path",
+                path=url,
+            )
     root = zarr.open_group(url, mode="w", storage_options=storage_options or None)
     comp = _compressors(compression, level)
     meta = {
