@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,6 +318,7 @@ def _digest(plan: Plan) -> str:
     digest would mix two runs' outputs. Settings that change no array (executor, description, the
     leakage check) are left out."""
     h = hashlib.sha256()
+    stats: dict[str, list[int] | None] = {}  # refs sharing one file (PanNuke masks.npy): one stat
     cfg = plan.config.resolved()
     for key in ("executor", "description", "leakage"):
         cfg.pop(key, None)
@@ -329,6 +331,7 @@ def _digest(plan: Plan) -> str:
         h.update(json.dumps(s.layout.to_dict(), sort_keys=True).encode())
         h.update("\0".join(r.sample_id for r in s.refs).encode())
         h.update(s.shapes.tobytes())
+        h.update(json.dumps([[_stat(p, stats) for p in r.paths] for r in s.refs]).encode())
         for table in (m.lut, m.declared, m.keep_instances):
             h.update(np.ascontiguousarray(table).tobytes())
         h.update(
@@ -337,3 +340,15 @@ def _digest(plan: Plan) -> str:
             ).encode()
         )
     return h.hexdigest()
+
+
+def _stat(path: str, cache: dict[str, list[int] | None]) -> list[int] | None:
+    """``[size, mtime_ns]`` of an input file (cached per path), ``None`` if it cannot be stat'ed:
+    an input edited in place after a kill changes the digest, so ``--resume`` refuses it."""
+    if path not in cache:
+        try:
+            st = os.stat(path)
+            cache[path] = [int(st.st_size), int(st.st_mtime_ns)]
+        except (OSError, ValueError):
+            cache[path] = None
+    return cache[path]

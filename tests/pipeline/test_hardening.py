@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,21 @@ def test_1_overwrite_keeps_user_files_inside_a_store(tmp_path: Path) -> None:
     (store / "my_notes.txt").unlink()
     (store / "sources" / "kumar" / "extra.csv").unlink()
     assert run(cfg, workers=1, overwrite=True).written > 0  # a clean store is replaced
+
+
+# -- 4: --resume notices an input file edited in place ----------------------------------------
+
+
+def test_4_resume_refuses_an_input_edited_in_place(tmp_path: Path) -> None:
+    from harmonize.pipeline.plan import make_plan
+
+    cfg = _cfg(tmp_path, samples_per_shard=1)
+    run(cfg, workers=1)
+    ref = make_plan(cfg).sources[0].refs[0]
+    label = Path(ref.paths[-1])
+    data = label.read_bytes()
+    label.write_bytes(data)  # same size, same bytes even: only the mtime moves
+    st = label.stat()
+    os.utime(label, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    with pytest.raises(StoreError, match="plan digest differs"):
+        run(cfg, workers=1, resume=True)
