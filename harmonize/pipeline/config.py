@@ -174,9 +174,56 @@ class RunConfig(_Model):
             if s.get("mapping"):
                 s["mapping"] = self.resolve(s["mapping"])
         data["output"]["path"] = self.resolve(data["output"]["path"])
+        data["output"]["storage_options"] = redact(data["output"]["storage_options"])
         if "/" in data["ontology"] or data["ontology"].endswith((".yaml", ".yml")):
             data["ontology"] = self.resolve(data["ontology"])
         return data
+
+
+#: Parts of option names that mark a credential (matched case-insensitively inside the name).
+_SECRET_PARTS = (
+    "key",
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "credential",
+    "auth",
+    "signature",
+    "sas",
+    "private",
+)
+
+REDACTED = "***"
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` (storage options) with every secret-looking key's value replaced by
+    ``"***"``, in nested mappings and lists too. Stored configs and digests never hold secrets."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                REDACTED
+                if any(part in str(k).lower() for part in _SECRET_PARTS) and not isinstance(v, dict)
+                else redact(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def with_storage_options(cfg: RunConfig, extra: dict[str, Any] | None) -> RunConfig:
+    """``cfg`` with ``extra`` storage options merged over its own (passed on the command line or
+    in ``HARMONIZE_STORAGE_OPTIONS``; never written anywhere)."""
+    if not extra:
+        return cfg
+    merged = {**cfg.output.storage_options, **extra}
+    out = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"storage_options": merged})}
+    )
+    return out.with_base(cfg._base, cfg._path)
 
 
 def load_config(path: str | PathLike[str]) -> RunConfig:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harmonize.errors import ConfigError, HarmonizeError, StoreError
-from harmonize.pipeline.config import RunConfig, load_config
+from harmonize.pipeline.config import RunConfig, load_config, with_storage_options
 from harmonize.pipeline.plan import ShardTask, make_plan
 
 __all__ = ["RunReport", "process_shard", "run"]
@@ -224,6 +224,7 @@ def run(
     executor: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     leakage: bool | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> RunReport:
     """Run a config end to end and return a :class:`RunReport`.
 
@@ -244,9 +245,14 @@ def run(
         Run the leakage check (:func:`harmonize.leakage.find_leakage`) on the finished store and
         add its findings to the report (``report.leakage``, also stored in the store's root
         attributes). Default: the config's ``leakage``.
+    storage_options : dict, optional
+        fsspec options merged over the config's ``output.storage_options`` and over the JSON in
+        the environment variable ``HARMONIZE_STORAGE_OPTIONS``: the place for credentials. They
+        are used, never stored (secret-looking keys are redacted in the store's ``config``).
     """
 
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
+    cfg = with_storage_options(cfg, {**_env_storage_options(), **(storage_options or {})})
     t0 = time.perf_counter()
     _READERS.clear()  # in-process shards (one worker) must not reuse readers of an earlier run
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
@@ -268,6 +274,20 @@ def run(
     finally:
         if pool is not None:
             pool.shutdown(wait=used[0], cancel_futures=True)
+
+
+def _env_storage_options() -> dict[str, Any]:
+    """Storage options from ``HARMONIZE_STORAGE_OPTIONS`` (a JSON object), if set."""
+    text = os.environ.get("HARMONIZE_STORAGE_OPTIONS", "").strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"HARMONIZE_STORAGE_OPTIONS is not JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ConfigError("HARMONIZE_STORAGE_OPTIONS must be a JSON object")
+    return value
 
 
 def _pid_alive(pid: int) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harmonize.errors import StoreError
 from harmonize.pipeline import load_config, run
@@ -73,3 +75,54 @@ def test_4_resume_refuses_an_input_edited_in_place(tmp_path: Path) -> None:
     os.utime(label, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     with pytest.raises(StoreError, match="plan digest differs"):
         run(cfg, workers=1, resume=True)
+
+
+# -- 6: credentials are used, never stored ------------------------------------------------------
+
+
+def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch) -> None:
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+    from typer.testing import CliRunner
+
+    from harmonize.cli import app
+    from harmonize.store.writer import open_group
+
+    class KeyedMemory(MemoryFileSystem):  # an in-memory "cloud" filesystem taking credentials
+        protocol = "keyedmem"
+        store: dict = {}
+        pseudo_dirs = [""]
+
+        def __init__(self, key=None, Client_Kwargs=None, **kwargs):
+            super().__init__()
+
+    fsspec.register_implementation("keyedmem", KeyedMemory, clobber=True)
+    url = "keyedmem://harmonize-hardening/secret.zarr"
+    opts = {"key": "AKIAEXAMPLEKEY", "Client_Kwargs": {"aws_session_token": "SESSIONTOK"}}
+    cfg = _cfg(tmp_path, path=url, storage_options=opts)
+    digest_with = (
+        run(cfg, workers=1)
+        and open_group(url, storage_options=opts).attrs["harmonize"]["plan_digest"]
+    )
+    attrs = json.dumps(open_group(url, storage_options=opts).attrs.asdict())
+    assert "AKIAEXAMPLEKEY" not in attrs and "SESSIONTOK" not in attrs
+    stored = open_group(url, storage_options=opts).attrs["harmonize"]["config"]["output"][
+        "storage_options"
+    ]
+    assert stored == {"key": "***", "Client_Kwargs": {"aws_session_token": "***"}}
+    # another user's key, passed in the environment and on the command line: same plan, no trace
+    path = tmp_path / "c.yaml"
+    plain = cfg.resolved()
+    plain["output"]["storage_options"] = {}
+    path.write_text(yaml.safe_dump(plain))
+    monkeypatch.setenv("HARMONIZE_STORAGE_OPTIONS", json.dumps({"key": "ENVKEY123"}))
+    res = CliRunner().invoke(
+        app,
+        ["run", str(path), "-j", "1", "--json", "--overwrite"]
+        + ["--storage-options", json.dumps({"Client_Kwargs": {"aws_session_token": "CLITOKEN9"}})],
+    )
+    assert res.exit_code == 0, res.output
+    assert "ENVKEY123" not in res.output and "CLITOKEN9" not in res.output
+    attrs = json.dumps(open_group(url, storage_options=opts).attrs.asdict())
+    assert "ENVKEY123" not in attrs and "CLITOKEN9" not in attrs
+    assert open_group(url, storage_options=opts).attrs["harmonize"]["plan_digest"] == digest_with
