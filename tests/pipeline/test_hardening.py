@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -90,8 +91,8 @@ def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch
 
     class KeyedMemory(MemoryFileSystem):  # an in-memory "cloud" filesystem taking credentials
         protocol = "keyedmem"
-        store: dict = {}
-        pseudo_dirs = [""]
+        store: ClassVar[dict] = {}
+        pseudo_dirs: ClassVar[list] = [""]
 
         def __init__(self, key=None, Client_Kwargs=None, **kwargs):
             super().__init__()
@@ -118,8 +119,10 @@ def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch
     monkeypatch.setenv("HARMONIZE_STORAGE_OPTIONS", json.dumps({"key": "ENVKEY123"}))
     res = CliRunner().invoke(
         app,
-        ["run", str(path), "-j", "1", "--json", "--overwrite"]
-        + ["--storage-options", json.dumps({"Client_Kwargs": {"aws_session_token": "CLITOKEN9"}})],
+        [
+            *("run", str(path), "-j", "1", "--json", "--overwrite", "--storage-options"),
+            json.dumps({"Client_Kwargs": {"aws_session_token": "CLITOKEN9"}}),
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "ENVKEY123" not in res.output and "CLITOKEN9" not in res.output
