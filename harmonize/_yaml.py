@@ -140,11 +140,25 @@ class _Walker:
         self.path = path
         self.lines = lines
         self.active: set[int] = set()
+        self.seen: set[int] = set()
 
     def error(self, node: yaml.Node, message: str) -> HarmonizeError:
         return self.error_cls(message, path=self.path, line=node.start_mark.line + 1)
 
     def walk(self, node: yaml.Node, loc: Loc) -> Any:
+        # an alias (*name) yields the anchored node a second time: refused at once, so a file of
+        # nested aliases (a "billion laughs" bomb) fails in milliseconds instead of expanding
+        if id(node) in self.seen:
+            key = loc  # report at the key holding the alias (list items carry the anchor's mark)
+            while key and isinstance(key[-1], int):
+                key = key[:-1]
+            raise self.error_cls(
+                f"{fmt_loc(loc) or 'document'}: YAML anchors and aliases (&name / *name) are not "
+                f"supported; write the value out (anchored at line {node.start_mark.line + 1})",
+                path=self.path,
+                line=self.lines.get(key, node.start_mark.line + 1),
+            )
+        self.seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if node.tag not in (_SEQ_TAG, _MAP_TAG):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import yaml
 
-from harmonize.errors import StoreError
+from harmonize.errors import ConfigError, StoreError, TaxonomyError
 from harmonize.pipeline import load_config, run
 from harmonize.pipeline.demo import configs_dir, demo_config
 
@@ -129,3 +130,29 @@ def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch
     attrs = json.dumps(open_group(url, storage_options=opts).attrs.asdict())
     assert "ENVKEY123" not in attrs and "CLITOKEN9" not in attrs
     assert open_group(url, storage_options=opts).attrs["harmonize"]["plan_digest"] == digest_with
+
+
+# -- 9: YAML alias bombs fail at once ----------------------------------------------------------
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_9_yaml_alias_bombs_fail_in_milliseconds(tmp_path: Path) -> None:
+    from harmonize.taxonomy import load_ontology
+
+    cfg = tmp_path / "bomb.yaml"
+    cfg.write_text("name: bomb\nontology: nuclei\n" + _alias_bomb())
+    onto = tmp_path / "bomb_onto.yaml"
+    onto.write_text("name: bomb\n" + _alias_bomb())
+    cases = ((cfg, load_config, ConfigError, 4), (onto, load_ontology, TaxonomyError, 3))
+    for path, load, err, line in cases:
+        t0 = time.perf_counter()
+        with pytest.raises(err, match="aliases") as info:
+            load(path)
+        assert time.perf_counter() - t0 < 1.0
+        assert f"{path}:{line}:" in str(info.value)  # a1's line, where *a0 is first reused
