@@ -306,8 +306,11 @@ def run_lock(url: str) -> Iterator[None]:
 
     A lock left by a run that is gone (killed, crashed) on this host is taken over; a live one is
     a :class:`StoreError`. Two writers on one store would write the same shards (zarr loses data
-    then). Remote (URL) stores are not locked: there, run one coordinator per store.
+    then). ``file://`` URLs are locked like plain paths; other (remote) URL stores are not
+    locked: there, run one coordinator per store.
     """
+    if url.startswith("file://"):
+        url = url[len("file://") :]
     if "://" in url:
         yield
         return

@@ -156,3 +156,28 @@ def test_9_yaml_alias_bombs_fail_in_milliseconds(tmp_path: Path) -> None:
             load(path)
         assert time.perf_counter() - t0 < 1.0
         assert f"{path}:{line}:" in str(info.value)  # a1's line, where *a0 is first reused
+
+
+# -- 12: file:// URLs are locked like plain paths ---------------------------------------------
+
+
+def test_12_file_urls_are_locked(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    store = tmp_path / "out" / "locked.zarr"
+    cfg = _cfg(tmp_path, path=f"file://{store}")
+    lock = Path(f"{store}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock.write_text(f"{socket.gethostname()} {other.pid}\n")
+        with pytest.raises(StoreError, match=f"another run \\(pid {other.pid}\\)"):
+            run(cfg, workers=1)
+    finally:
+        other.kill()
+        other.wait()
+    assert not (store / "zarr.json").exists()  # the refused run wrote nothing
+    report = run(cfg, workers=1)
+    assert report.written == report.samples > 0 and not lock.exists()
