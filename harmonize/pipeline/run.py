@@ -38,7 +38,7 @@ def _configure_worker_zarr() -> None:
 def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
     from harmonize.engine.sample import remap_sample
-    from harmonize.store.writer import ShardSample, open_group, write_shard
+    from harmonize.store.writer import ShardSample, open_group, store_io, write_shard
 
     key = repr(task.reader)
     reader = _READERS.get(key)
@@ -79,12 +79,13 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
                 )
             )
     gkey = (task.url, task.plan_digest)  # a new plan (or an overwritten store) reopens it
-    group = _GROUPS.get(gkey)
-    if group is None:
-        group = _GROUPS[gkey] = open_group(
-            task.url, mode="r+", storage_options=dict(task.storage_options) or None
-        )
-    summary = write_shard(group, task.layout, task.shard, items, task.class_ids)
+    with store_io(task.url):
+        group = _GROUPS.get(gkey)
+        if group is None:
+            group = _GROUPS[gkey] = open_group(
+                task.url, mode="r+", storage_options=dict(task.storage_options) or None
+            )
+        summary = write_shard(group, task.layout, task.shard, items, task.class_ids)
     summary["source"] = task.layout.name
     return summary
 
@@ -369,6 +370,7 @@ def _execute(
         finalize,
         open_group,
         shard_summaries,
+        store_io,
         store_state,
     )
 
@@ -437,16 +439,17 @@ def _execute(
             },
             "label_spaces": {s.name: s.label_space for s in plan.sources},
         }
-        group = create_store(
-            plan.url,
-            [s.layout for s in plan.sources],
-            tables,
-            attrs,
-            compression=cfg.output.compression,
-            level=cfg.output.level,
-            overwrite=replace,
-            storage_options=so,
-        )
+        with store_io(plan.url, "creating"):
+            group = create_store(
+                plan.url,
+                [s.layout for s in plan.sources],
+                tables,
+                attrs,
+                compression=cfg.output.compression,
+                level=cfg.output.level,
+                overwrite=replace,
+                storage_options=so,
+            )
     tasks = plan.tasks(done)
     report.shards = sum(s.layout.n_shards for s in plan.sources)
     total = plan.n_samples
@@ -488,11 +491,12 @@ def _execute(
         report.written += len(ok)
     report.per_source = per_source
     report.seconds = time.perf_counter() - t0
-    finalize(
-        group,
-        [s.layout for s in plan.sources],
-        {"skipped": report.skipped, "report": report.to_dict()},
-    )
+    with store_io(plan.url, "finalizing"):
+        finalize(
+            group,
+            [s.layout for s in plan.sources],
+            {"skipped": report.skipped, "report": report.to_dict()},
+        )
     if cfg.leakage if leakage is None else leakage:
         _add_leakage(group, plan.url, report, so)
     return report

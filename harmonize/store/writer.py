@@ -9,15 +9,17 @@ uncommitted and ``--resume`` rewrites it whole.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harmonize.errors import StoreError
+from harmonize.errors import HarmonizeError, StoreError
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
 from harmonize.types import BOX_DTYPE, HarmonizedSample
 
@@ -28,6 +30,7 @@ __all__ = [
     "foreign_files",
     "open_group",
     "shard_summaries",
+    "store_io",
     "write_shard",
 ]
 
@@ -53,6 +56,25 @@ def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
         return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
     except (FileNotFoundError, NodeNotFoundError) as exc:
         raise StoreError("no harmonize store here", path=url) from exc
+
+
+@contextlib.contextmanager
+def store_io(url: str, what: str = "writing") -> Iterator[None]:
+    """Turn an OS error while writing the store at ``url`` (disk full, read-only file system, no
+    permission) into one :class:`StoreError` naming the store and the cause. The store stays
+    incomplete: committed shards are kept and ``--resume`` finishes it once the cause is fixed."""
+    try:
+        yield
+    except HarmonizeError:
+        raise
+    except OSError as exc:
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        code = f" [{errno.errorcode.get(exc.errno, exc.errno)}]" if exc.errno else ""
+        raise StoreError(
+            f"{what} the store failed: {cause}{code}; the store is left incomplete -- fix the "
+            "cause and run again with --resume",
+            path=url,
+        ) from None
 
 
 def _fs(url: str, storage_options: dict | None = None):

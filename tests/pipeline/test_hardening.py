@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -14,6 +15,7 @@ import yaml
 from harmonize.errors import ConfigError, StoreError, TaxonomyError
 from harmonize.pipeline import load_config, run
 from harmonize.pipeline.demo import configs_dir, demo_config
+from harmonize.store import open_store
 
 
 def _cfg(tmp_path: Path, *, datasets=("kumar",), **output):
@@ -181,3 +183,44 @@ def test_12_file_urls_are_locked(tmp_path: Path) -> None:
     assert not (store / "zarr.json").exists()  # the refused run wrote nothing
     report = run(cfg, workers=1)
     assert report.written == report.samples > 0 and not lock.exists()
+
+
+# -- 13: disk full / read-only output: one typed error, store resumable -------------------------
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_13_disk_full_or_read_only_is_a_store_error(
+    tmp_path: Path, monkeypatch, capsys, code
+) -> None:
+    """Simulated: tests run as root (chmod does not stop writes) and no tiny tmpfs is at hand,
+    so the zarr local store's ``set`` raises the OS error once the first shard is written."""
+    from zarr.storage import LocalStore
+
+    from harmonize.cli import main
+
+    cfg = _cfg(tmp_path, samples_per_shard=1)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg.resolved()))
+    real = LocalStore.set
+    state = {"shards": 0}
+
+    async def failing(self, key, value):
+        if "shard_done" in key and "/c/" in key:
+            state["shards"] += 1
+            if state["shards"] > 1:
+                raise OSError(code, os.strerror(code))
+        return await real(self, key, value)
+
+    monkeypatch.setattr(LocalStore, "set", failing)
+    monkeypatch.setattr("sys.argv", ["harmonize", "run", str(path), "-j", "1", "-q"])
+    with pytest.raises(SystemExit) as info:
+        main()  # the console entry point: typed errors become one line and exit code 2
+    monkeypatch.setattr(LocalStore, "set", real)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert os.strerror(code) in err and "--resume" in err
+    assert cfg.output.path in err.replace("\n", "")
+    again = run(cfg, workers=1, resume=True)
+    assert again.resumed_shards == 1 and again.written == again.samples
+    assert open_store(cfg.output.path).complete
