@@ -30,6 +30,7 @@ __all__ = [
     "Loc",
     "fmt_loc",
     "load_model",
+    "looks_like_path",
     "parse_yaml",
     "read_text",
     "read_yaml",
@@ -46,6 +47,21 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+
+
+#: Suffixes that make a taxonomy reference a file rather than a shipped name.
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def looks_like_path(name: str | PathLike[str]) -> bool:
+    """Whether a taxonomy/ontology/mapping reference is a file path (``x.yml``, ``dir/x``,
+    a path object) rather than the name of a shipped file (``nuclei``). The one such check:
+    the catalog, run configs, plans and coverage reports all use it."""
+    import os
+
+    if isinstance(name, PathLike):
+        return True
+    return name.endswith(YAML_SUFFIXES) or "/" in name or os.sep in name
 
 
 class LineIndex(dict[Loc, int]):

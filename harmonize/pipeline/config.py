@@ -175,7 +175,9 @@ class RunConfig(_Model):
                 s["mapping"] = self.resolve(s["mapping"])
         data["output"]["path"] = self.resolve(data["output"]["path"])
         data["output"]["storage_options"] = redact(data["output"]["storage_options"])
-        if "/" in data["ontology"] or data["ontology"].endswith((".yaml", ".yml")):
+        from harmonize._yaml import looks_like_path
+
+        if looks_like_path(data["ontology"]):
             data["ontology"] = self.resolve(data["ontology"])
         return data
 

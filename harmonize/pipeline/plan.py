@@ -183,13 +183,12 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     Samples that fail already while sizing are handled by ``on_error`` (listed, then absent).
     """
     from harmonize import datasets
+    from harmonize._yaml import looks_like_path
     from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
     from harmonize.taxonomy.labelspace import label_space
 
     onto = load_ontology(
-        config.ontology
-        if "/" not in config.ontology and not config.ontology.endswith(".yaml")
-        else config.resolve(config.ontology)
+        config.resolve(config.ontology) if looks_like_path(config.ontology) else config.ontology
     )
     level = None
     coarse = "keep"

@@ -224,3 +224,25 @@ def test_13_disk_full_or_read_only_is_a_store_error(
     again = run(cfg, workers=1, resume=True)
     assert again.resumed_shards == 1 and again.written == again.samples
     assert open_store(cfg.output.path).complete
+
+
+# -- 17: `ontology: x.yml` is a path, as `x.yaml` is ---------------------------------------------
+
+
+def test_17_relative_yml_ontology_is_a_path(tmp_path: Path) -> None:
+    import shutil
+
+    from harmonize.pipeline.plan import make_plan
+
+    base = _cfg(tmp_path)
+    shipped = Path(__file__).resolve().parents[2] / "taxonomies" / "ontologies" / "nuclei.yaml"
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    shutil.copy(shipped, conf / "nuclei_copy.yml")
+    data = base.resolved()
+    data["ontology"] = "nuclei_copy.yml"
+    path = conf / "run.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_config(path)
+    assert cfg.resolved()["ontology"] == str(conf / "nuclei_copy.yml")
+    assert make_plan(cfg).ontology["name"] == "nuclei"
