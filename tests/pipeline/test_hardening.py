@@ -246,3 +246,23 @@ def test_17_relative_yml_ontology_is_a_path(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert cfg.resolved()["ontology"] == str(conf / "nuclei_copy.yml")
     assert make_plan(cfg).ontology["name"] == "nuclei"
+
+
+# -- 15: no silent coercion in run configs ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("boxes", "no", "boolean"), ("samples_per_shard", "2", "integer")],
+)
+def test_15_config_types_are_strict(tmp_path: Path, key, value, message) -> None:
+    data = _cfg(tmp_path).resolved()
+    data["output"][key] = value
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if f"{key}:" in t)
+    assert f"{path}:{line}:" in str(info.value)
+    for shipped in sorted(configs_dir().glob("*.yaml")):
+        load_config(shipped)  # every shipped config still loads
