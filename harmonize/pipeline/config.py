@@ -145,6 +145,18 @@ class RunConfig(_Model):
     # set by load_config: the folder relative paths resolve against
     _base: Path | None = None
     _path: Path | None = None
+    _lines: dict | None = None  # the YAML line index (harmonize._yaml.LineIndex), when loaded
+
+    def line_of(self, loc: tuple) -> int | None:
+        """1-based line of ``loc`` (e.g. ``("sources", 0, "splits")``) in the config file, or of
+        its closest ancestor; ``None`` for configs not loaded from a file."""
+        if self._lines is None:
+            return None
+        return self._lines.line(loc)
+
+    def error(self, message: str, loc: tuple) -> ConfigError:
+        """A :class:`ConfigError` naming the config file and the line of ``loc``."""
+        return ConfigError(message, path=self._path, line=self.line_of(loc))
 
     @property
     def path(self) -> Path | None:
@@ -164,6 +176,8 @@ class RunConfig(_Model):
         cfg = self.model_copy()
         cfg._base = Path(base).resolve() if base is not None else None
         cfg._path = path
+        if path is None:
+            cfg._lines = None
         return cfg
 
     def resolved(self) -> dict[str, Any]:
@@ -238,11 +252,13 @@ def load_config(path: str | PathLike[str]) -> RunConfig:
     MissingFileError
         When the file does not exist.
     """
-    from harmonize._yaml import load_model
+    from harmonize._yaml import load_model, read_yaml
 
     p = Path(path)
     cfg = load_model(p, RunConfig, ConfigError, what="run config")
-    return cfg.with_base(p.resolve().parent, p.resolve())
+    out = cfg.with_base(p.resolve().parent, p.resolve())
+    out._lines = read_yaml(p, ConfigError)[1]  # for errors found later (plan) at their line
+    return out
 
 
 def config_from_dict(data: dict[str, Any], base: str | PathLike[str] | None = None) -> RunConfig:

@@ -192,6 +192,14 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     )
     level = None
     coarse = "keep"
+    if config.level is not None and config.level.nodes:
+        names = {n.name for n in onto.nodes}
+        for i, node in enumerate(config.level.nodes):
+            if node not in names:
+                raise config.error(
+                    f"level.nodes[{i}]: {node!r} is not a node of ontology {onto.name!r}",
+                    ("level", "nodes", i),
+                )
     if config.level is not None:
         coarse = config.level.coarse_policy
         level = (
@@ -199,10 +207,19 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
         )
     out = config.output
     url = config.resolve(out.path)
+    if "://" in url:
+        import fsspec
+
+        try:
+            fsspec.get_filesystem_class(url.split("://", 1)[0].split("::")[-1])
+        except (ValueError, ImportError) as exc:
+            raise config.error(
+                f"output.path: cannot write to {url!r} ({exc})", ("output", "path")
+            ) from None
     sources: list[SourcePlan] = []
     skipped: list[dict[str, Any]] = []
     compiled: dict[str, CompiledMapping] = {}
-    for sc in config.sources:
+    for si, sc in enumerate(config.sources):
         try:
             spec = datasets.get(sc.dataset)
         except KeyError as exc:
@@ -220,7 +237,13 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             config.on_error,
             tuple(sorted(sc.options.items())),
         )
-        reader = rspec.open()
+        try:
+            reader = rspec.open()
+        except HarmonizeError:
+            raise
+        except (ValueError, TypeError) as exc:  # unknown split, unknown or wrong-typed option
+            key = "splits" if "split" in str(exc) and sc.splits else "options"
+            raise config.error(f"sources[{si}].{key}: {exc}", ("sources", si, key)) from None
         cm = compile_mapping(
             tax,
             onto,

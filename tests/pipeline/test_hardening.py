@@ -266,3 +266,65 @@ def test_15_config_types_are_strict(tmp_path: Path, key, value, message) -> None
     assert f"{path}:{line}:" in str(info.value)
     for shipped in sorted(configs_dir().glob("*.yaml")):
         load_config(shipped)  # every shipped config still loads
+
+
+# -- 14 / 16: config mistakes found while planning name the config line -------------------------
+
+
+def _config_file(tmp_path: Path, datasets, edit) -> tuple[Path, list[str]]:
+    data = _cfg(tmp_path, datasets=datasets).resolved()
+    edit(data)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path, path.read_text().splitlines()
+
+
+def _line(lines: list[str], text: str, after: str | None = None) -> int:
+    start = 0 if after is None else next(i for i, t in enumerate(lines) if after in t)
+    return next(i for i, t in enumerate(lines[start:], start + 1) if text in t)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "key", "value", "needle"),
+    [
+        ("consep", "splits", ["val"], "splits:"),
+        ("pannuke", "splits", ["fold4"], "splits:"),
+        ("consep", "options", {"legacy": True}, "options:"),
+    ],
+)
+def test_14_reader_mistakes_are_config_errors_at_their_line(
+    tmp_path: Path, dataset, key, value, needle
+) -> None:
+    from harmonize.pipeline.plan import make_plan
+
+    def edit(data):
+        data["sources"][0][key] = value
+
+    path, lines = _config_file(tmp_path, (dataset,), edit)
+    with pytest.raises(ConfigError) as info:
+        make_plan(load_config(path))
+    assert str(info.value).startswith(f"{path}:{_line(lines, needle)}: sources[0].{key}")
+
+
+def test_14_unknown_url_scheme_is_a_config_error(tmp_path: Path) -> None:
+    from harmonize.pipeline.plan import make_plan
+
+    def edit(data):
+        data["output"]["path"] = "foo://bucket/x.zarr"
+
+    path, lines = _config_file(tmp_path, ("kumar",), edit)
+    with pytest.raises(ConfigError, match="foo://") as info:
+        make_plan(load_config(path))
+    assert f"{path}:{_line(lines, 'path: foo://')}:" in str(info.value)
+
+
+def test_16_unknown_level_node_is_reported_at_the_config_line(tmp_path: Path) -> None:
+    from harmonize.pipeline.plan import make_plan
+
+    def edit(data):
+        data["level"] = {"nodes": ["epithelial", "immnue"], "coarse_policy": "keep"}
+
+    path, lines = _config_file(tmp_path, ("kumar",), edit)
+    with pytest.raises(ConfigError, match="immnue") as info:
+        make_plan(load_config(path))
+    assert str(info.value).startswith(f"{path}:{_line(lines, '- immnue')}:")
