@@ -290,6 +290,7 @@ def _line(lines: list[str], text: str, after: str | None = None) -> int:
         ("consep", "splits", ["val"], "splits:"),
         ("pannuke", "splits", ["fold4"], "splits:"),
         ("consep", "options", {"legacy": True}, "options:"),
+        ("pannuke", "options", {"allow_pickle_types": "yes"}, "options:"),
     ],
 )
 def test_14_reader_mistakes_are_config_errors_at_their_line(
