@@ -351,6 +351,26 @@ def run_lock(url: str) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
+#: An unlocked (remote URL) store seen "creating" for less than this may be another live run's.
+CREATING_GRACE_SECONDS = 600.0
+
+
+def _refuse_recent_creation(url: str, so: dict | None) -> None:
+    """Remote stores are not locked: a store another run started creating recently is refused
+    (it may be alive); one older than :data:`CREATING_GRACE_SECONDS` is taken as crashed."""
+    from harmonize.store.writer import open_group
+
+    meta = open_group(url, mode="r", storage_options=so).attrs.get("harmonize") or {}
+    since = meta.get("creating_since")
+    age = time.time() - since if isinstance(since, int | float) else 0.0
+    if age < CREATING_GRACE_SECONDS:
+        raise StoreError(
+            f"another run began creating this store {age:.0f} s ago and URL stores are not "
+            "locked; wait for it, or pass --overwrite if it is gone",
+            path=url,
+        )
+
+
 def _remove_partial_writes(url: str) -> None:
     """Delete the temporary files a killed writer left in a local store (zarr's local store writes
     ``<name>.<uuid>.partial`` and renames it into place; a kill in between leaves it behind)."""
@@ -397,6 +417,8 @@ def _execute(
     if resume:
         state = store_state(plan.url, so)
         if state == "creating":
+            if "://" in plan.url and not plan.url.startswith("file://"):
+                _refuse_recent_creation(plan.url, so)
             replace = True  # killed while creating arrays: nothing was written yet, start over
         elif state == "store":
             _remove_partial_writes(plan.url)

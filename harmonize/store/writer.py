@@ -217,10 +217,16 @@ def create_store(
         **root_attrs,
     }
     # until every array exists the store says "creating": a crash in here is redone, not resumed
+    import time
+    import uuid
+
+    run_id = uuid.uuid4().hex
     root.attrs["harmonize"] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "status": "creating",
+        "run_id": run_id,  # who is creating it, and since when (unlocked URL stores check both)
+        "creating_since": time.time(),
     }
     sgroup = root.require_group("sources")
     for s in sources:
@@ -291,6 +297,13 @@ def create_store(
             )
             arr[:] = np.asarray(list(tables[s.name][name]), dtype=object)
         g.attrs["source"] = s.to_dict()
+    now = zarr.open_group(url, mode="r", storage_options=storage_options or None)
+    if (now.attrs.get("harmonize") or {}).get("run_id") != run_id:
+        raise StoreError(
+            "another run started creating this store at the same time; run one coordinator "
+            "per store (remote URL stores are not locked)",
+            path=url,
+        )
     root.attrs["harmonize"] = meta
     return root
 

@@ -329,3 +329,23 @@ def test_16_unknown_level_node_is_reported_at_the_config_line(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="immnue") as info:
         make_plan(load_config(path))
     assert str(info.value).startswith(f"{path}:{_line(lines, '- immnue')}:")
+
+
+def test_12_a_url_store_being_created_by_another_run_is_refused(tmp_path: Path) -> None:
+    import zarr
+
+    url = "memory://harmonize-hardening/creating.zarr"
+    g = zarr.open_group(url, mode="w")
+    g.attrs["harmonize"] = {
+        "format": "harmonize.store",
+        "format_version": 1,
+        "status": "creating",
+        "run_id": "someone-else",
+        "creating_since": time.time(),
+    }
+    cfg = _cfg(tmp_path, path=url)
+    with pytest.raises(StoreError, match="another run began creating"):
+        run(cfg, workers=1, resume=True)
+    assert zarr.open_group(url).attrs["harmonize"]["run_id"] == "someone-else"
+    report = run(cfg, workers=1, overwrite=True)  # the user says it is gone
+    assert report.written == report.samples > 0
