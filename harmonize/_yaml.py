@@ -30,6 +30,7 @@ __all__ = [
     "Loc",
     "fmt_loc",
     "load_model",
+    "looks_like_path",
     "parse_yaml",
     "read_text",
     "read_yaml",
@@ -46,6 +47,21 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+
+
+#: Suffixes that make a taxonomy reference a file rather than a shipped name.
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def looks_like_path(name: str | PathLike[str]) -> bool:
+    """Whether a taxonomy/ontology/mapping reference is a file path (``x.yml``, ``dir/x``,
+    a path object) rather than the name of a shipped file (``nuclei``). The one such check:
+    the catalog, run configs, plans and coverage reports all use it."""
+    import os
+
+    if isinstance(name, PathLike):
+        return True
+    return name.endswith(YAML_SUFFIXES) or "/" in name or os.sep in name
 
 
 class LineIndex(dict[Loc, int]):
@@ -140,11 +156,25 @@ class _Walker:
         self.path = path
         self.lines = lines
         self.active: set[int] = set()
+        self.seen: set[int] = set()
 
     def error(self, node: yaml.Node, message: str) -> HarmonizeError:
         return self.error_cls(message, path=self.path, line=node.start_mark.line + 1)
 
     def walk(self, node: yaml.Node, loc: Loc) -> Any:
+        # an alias (*name) yields the anchored node a second time: refused at once, so a file of
+        # nested aliases (a "billion laughs" bomb) fails in milliseconds instead of expanding
+        if id(node) in self.seen:
+            key = loc  # report at the key holding the alias (list items carry the anchor's mark)
+            while key and isinstance(key[-1], int):
+                key = key[:-1]
+            raise self.error_cls(
+                f"{fmt_loc(loc) or 'document'}: YAML anchors and aliases (&name / *name) are not "
+                f"supported; write the value out (anchored at line {node.start_mark.line + 1})",
+                path=self.path,
+                line=self.lines.get(key, node.start_mark.line + 1),
+            )
+        self.seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if node.tag not in (_SEQ_TAG, _MAP_TAG):

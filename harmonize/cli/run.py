@@ -131,11 +131,27 @@ def run_cmd(
         "--leakage/--no-leakage",
         help="Check the store for images shared across sources or splits (default: config).",
     ),
+    storage_options: str | None = typer.Option(
+        None,
+        "--storage-options",
+        help="JSON fsspec options (credentials) merged over the config's; used, never stored. "
+        "Also read from the environment variable HARMONIZE_STORAGE_OPTIONS.",
+    ),
 ) -> None:
     """Read the config's datasets, map them onto its ontology and write one Zarr store."""
     from harmonize.pipeline import load_config, run
 
     cfg = load_config(config)  # a bad config fails before the progress bar draws anything
+    extra = None
+    if storage_options:
+        from harmonize.errors import ConfigError
+
+        try:
+            extra = json.loads(storage_options)
+        except ValueError as exc:
+            raise ConfigError(f"--storage-options is not JSON ({exc.msg})") from None
+        if not isinstance(extra, dict):
+            raise ConfigError("--storage-options must be a JSON object")
     cb, ctx = _progress_bar(quiet or as_json)
     with ctx:
         report = run(
@@ -146,6 +162,7 @@ def run_cmd(
             scheduler=scheduler,
             progress=cb,
             leakage=leakage,
+            storage_options=extra,
         )
     d = report.to_dict()
     if report_path is not None:

@@ -41,7 +41,7 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class LevelConfig(_Model):
@@ -166,6 +166,18 @@ class RunConfig(_Model):
     # set by load_config: the folder relative paths resolve against
     _base: Path | None = None
     _path: Path | None = None
+    _lines: dict | None = None  # the YAML line index (harmonize._yaml.LineIndex), when loaded
+
+    def line_of(self, loc: tuple) -> int | None:
+        """1-based line of ``loc`` (e.g. ``("sources", 0, "splits")``) in the config file, or of
+        its closest ancestor; ``None`` for configs not loaded from a file."""
+        if self._lines is None:
+            return None
+        return self._lines.line(loc)
+
+    def error(self, message: str, loc: tuple) -> ConfigError:
+        """A :class:`ConfigError` naming the config file and the line of ``loc``."""
+        return ConfigError(message, path=self._path, line=self.line_of(loc))
 
     @property
     def path(self) -> Path | None:
@@ -185,6 +197,8 @@ class RunConfig(_Model):
         cfg = self.model_copy()
         cfg._base = Path(base).resolve() if base is not None else None
         cfg._path = path
+        if path is None:
+            cfg._lines = None
         return cfg
 
     def resolved(self) -> dict[str, Any]:
@@ -195,9 +209,58 @@ class RunConfig(_Model):
             if s.get("mapping"):
                 s["mapping"] = self.resolve(s["mapping"])
         data["output"]["path"] = self.resolve(data["output"]["path"])
-        if "/" in data["ontology"] or data["ontology"].endswith((".yaml", ".yml")):
+        data["output"]["storage_options"] = redact(data["output"]["storage_options"])
+        from harmonize._yaml import looks_like_path
+
+        if looks_like_path(data["ontology"]):
             data["ontology"] = self.resolve(data["ontology"])
         return data
+
+
+#: Parts of option names that mark a credential (matched case-insensitively inside the name).
+_SECRET_PARTS = (
+    "key",
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "credential",
+    "auth",
+    "signature",
+    "sas",
+    "private",
+)
+
+REDACTED = "***"
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` (storage options) with every secret-looking key's value replaced by
+    ``"***"``, in nested mappings and lists too. Stored configs and digests never hold secrets."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                REDACTED
+                if any(part in str(k).lower() for part in _SECRET_PARTS) and not isinstance(v, dict)
+                else redact(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def with_storage_options(cfg: RunConfig, extra: dict[str, Any] | None) -> RunConfig:
+    """``cfg`` with ``extra`` storage options merged over its own (passed on the command line or
+    in ``HARMONIZE_STORAGE_OPTIONS``; never written anywhere)."""
+    if not extra:
+        return cfg
+    merged = {**cfg.output.storage_options, **extra}
+    out = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"storage_options": merged})}
+    )
+    return out.with_base(cfg._base, cfg._path)
 
 
 def load_config(path: str | PathLike[str]) -> RunConfig:
@@ -210,11 +273,13 @@ def load_config(path: str | PathLike[str]) -> RunConfig:
     MissingFileError
         When the file does not exist.
     """
-    from harmonize._yaml import load_model
+    from harmonize._yaml import load_model, read_yaml
 
     p = Path(path)
     cfg = load_model(p, RunConfig, ConfigError, what="run config")
-    return cfg.with_base(p.resolve().parent, p.resolve())
+    out = cfg.with_base(p.resolve().parent, p.resolve())
+    out._lines = read_yaml(p, ConfigError)[1]  # for errors found later (plan) at their line
+    return out
 
 
 def config_from_dict(data: dict[str, Any], base: str | PathLike[str] | None = None) -> RunConfig:

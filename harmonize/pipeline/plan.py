@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,16 +188,23 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     Samples that fail already while sizing are handled by ``on_error`` (listed, then absent).
     """
     from harmonize import datasets
+    from harmonize._yaml import looks_like_path
     from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
     from harmonize.taxonomy.labelspace import label_space
 
     onto = load_ontology(
-        config.ontology
-        if "/" not in config.ontology and not config.ontology.endswith(".yaml")
-        else config.resolve(config.ontology)
+        config.resolve(config.ontology) if looks_like_path(config.ontology) else config.ontology
     )
     level = None
     coarse = "keep"
+    if config.level is not None and config.level.nodes:
+        names = {n.name for n in onto.nodes}
+        for i, node in enumerate(config.level.nodes):
+            if node not in names:
+                raise config.error(
+                    f"level.nodes[{i}]: {node!r} is not a node of ontology {onto.name!r}",
+                    ("level", "nodes", i),
+                )
     if config.level is not None:
         coarse = config.level.coarse_policy
         level = (
@@ -204,10 +212,19 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
         )
     out = config.output
     url = config.resolve(out.path)
+    if "://" in url:
+        import fsspec
+
+        try:
+            fsspec.get_filesystem_class(url.split("://", 1)[0].split("::")[-1])
+        except (ValueError, ImportError) as exc:
+            raise config.error(
+                f"output.path: cannot write to {url!r} ({exc})", ("output", "path")
+            ) from None
     sources: list[SourcePlan] = []
     skipped: list[dict[str, Any]] = []
     compiled: dict[str, CompiledMapping] = {}
-    for sc in config.sources:
+    for si, sc in enumerate(config.sources):
         try:
             spec = datasets.get(sc.dataset)
         except KeyError as exc:
@@ -226,7 +243,13 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             tuple(sorted(sc.options.items())),
             config.limits.max_pixels,
         )
-        reader = rspec.open()
+        try:
+            reader = rspec.open()
+        except HarmonizeError:
+            raise
+        except (ValueError, TypeError) as exc:  # unknown split, unknown or wrong-typed option
+            key = "splits" if "split" in str(exc) and sc.splits else "options"
+            raise config.error(f"sources[{si}].{key}: {exc}", ("sources", si, key)) from None
         cm = compile_mapping(
             tax,
             onto,
@@ -323,6 +346,7 @@ def _digest(plan: Plan) -> str:
     digest would mix two runs' outputs. Settings that change no array (executor, description, the
     leakage check) are left out."""
     h = hashlib.sha256()
+    stats: dict[str, list[int] | None] = {}  # refs sharing one file (PanNuke masks.npy): one stat
     cfg = plan.config.resolved()
     for key in ("executor", "description", "leakage"):
         cfg.pop(key, None)
@@ -335,6 +359,7 @@ def _digest(plan: Plan) -> str:
         h.update(json.dumps(s.layout.to_dict(), sort_keys=True).encode())
         h.update("\0".join(r.sample_id for r in s.refs).encode())
         h.update(s.shapes.tobytes())
+        h.update(json.dumps([[_stat(p, stats) for p in r.paths] for r in s.refs]).encode())
         for table in (m.lut, m.declared, m.keep_instances):
             h.update(np.ascontiguousarray(table).tobytes())
         h.update(
@@ -343,3 +368,15 @@ def _digest(plan: Plan) -> str:
             ).encode()
         )
     return h.hexdigest()
+
+
+def _stat(path: str, cache: dict[str, list[int] | None]) -> list[int] | None:
+    """``[size, mtime_ns]`` of an input file (cached per path), ``None`` if it cannot be stat'ed:
+    an input edited in place after a kill changes the digest, so ``--resume`` refuses it."""
+    if path not in cache:
+        try:
+            st = os.stat(path)
+            cache[path] = [int(st.st_size), int(st.st_mtime_ns)]
+        except (OSError, ValueError):
+            cache[path] = None
+    return cache[path]

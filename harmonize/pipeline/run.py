@@ -27,7 +27,7 @@ from harmonize.errors import (
     RunInterruptedError,
     StoreError,
 )
-from harmonize.pipeline.config import RunConfig, load_config
+from harmonize.pipeline.config import RunConfig, load_config, with_storage_options
 from harmonize.pipeline.plan import ShardTask, make_plan
 
 __all__ = ["RunReport", "process_shard", "run"]
@@ -116,7 +116,7 @@ def _init_worker(coordinator_pid: int, abort: Any, interval: float = WATCH_INTER
 def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
     from harmonize.engine.sample import remap_sample
-    from harmonize.store.writer import ShardSample, open_group, write_shard
+    from harmonize.store.writer import ShardSample, open_group, store_io, write_shard
 
     _exit_if_coordinator_gone()
     key = repr(task.reader)
@@ -158,21 +158,22 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
                 )
             )
     gkey = (task.url, task.plan_digest)  # a new plan (or an overwritten store) reopens it
-    group = _GROUPS.get(gkey)
-    if group is None:
-        group = _GROUPS[gkey] = open_group(
-            task.url, mode="r+", storage_options=dict(task.storage_options) or None
+    with store_io(task.url):
+        group = _GROUPS.get(gkey)
+        if group is None:
+            group = _GROUPS[gkey] = open_group(
+                task.url, mode="r+", storage_options=dict(task.storage_options) or None
+            )
+        # a worker whose coordinator died ends here, before the commit marker: the shard stays
+        # uncommitted (rewritten by --resume) and no orphan writes after a new run took the lock
+        summary = write_shard(
+            group,
+            task.layout,
+            task.shard,
+            items,
+            task.class_ids,
+            before_commit=_exit_if_coordinator_gone,
         )
-    # a worker whose coordinator died ends here, before the commit marker: the shard stays
-    # uncommitted (rewritten by --resume) and no orphan writes after a new run took the lock
-    summary = write_shard(
-        group,
-        task.layout,
-        task.shard,
-        items,
-        task.class_ids,
-        before_commit=_exit_if_coordinator_gone,
-    )
     summary["source"] = task.layout.name
     return summary
 
@@ -424,6 +425,7 @@ def run(
     executor: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     leakage: bool | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> RunReport:
     """Run a config end to end and return a :class:`RunReport`.
 
@@ -444,9 +446,14 @@ def run(
         Run the leakage check (:func:`harmonize.leakage.find_leakage`) on the finished store and
         add its findings to the report (``report.leakage``, also stored in the store's root
         attributes). Default: the config's ``leakage``.
+    storage_options : dict, optional
+        fsspec options merged over the config's ``output.storage_options`` and over the JSON in
+        the environment variable ``HARMONIZE_STORAGE_OPTIONS``: the place for credentials. They
+        are used, never stored (secret-looking keys are redacted in the store's ``config``).
     """
 
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
+    cfg = with_storage_options(cfg, {**_env_storage_options(), **(storage_options or {})})
     t0 = time.perf_counter()
     _READERS.clear()  # in-process shards (one worker) must not reuse readers of an earlier run
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
@@ -470,6 +477,20 @@ def run(
             pool.shutdown(wait=used[0], cancel_futures=True)
 
 
+def _env_storage_options() -> dict[str, Any]:
+    """Storage options from ``HARMONIZE_STORAGE_OPTIONS`` (a JSON object), if set."""
+    text = os.environ.get("HARMONIZE_STORAGE_OPTIONS", "").strip()
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"HARMONIZE_STORAGE_OPTIONS is not JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ConfigError("HARMONIZE_STORAGE_OPTIONS must be a JSON object")
+    return value
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -486,8 +507,11 @@ def run_lock(url: str) -> Iterator[None]:
 
     A lock left by a run that is gone (killed, crashed) on this host is taken over; a live one is
     a :class:`StoreError`. Two writers on one store would write the same shards (zarr loses data
-    then). Remote (URL) stores are not locked: there, run one coordinator per store.
+    then). ``file://`` URLs are locked like plain paths; other (remote) URL stores are not
+    locked: there, run one coordinator per store.
     """
+    if url.startswith("file://"):
+        url = url[len("file://") :]
     if "://" in url:
         yield
         return
@@ -527,6 +551,26 @@ def run_lock(url: str) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
+#: An unlocked (remote URL) store seen "creating" for less than this may be another live run's.
+CREATING_GRACE_SECONDS = 600.0
+
+
+def _refuse_recent_creation(url: str, so: dict | None) -> None:
+    """Remote stores are not locked: a store another run started creating recently is refused
+    (it may be alive); one older than :data:`CREATING_GRACE_SECONDS` is taken as crashed."""
+    from harmonize.store.writer import open_group
+
+    meta = open_group(url, mode="r", storage_options=so).attrs.get("harmonize") or {}
+    since = meta.get("creating_since")
+    age = time.time() - since if isinstance(since, int | float) else 0.0
+    if age < CREATING_GRACE_SECONDS:
+        raise StoreError(
+            f"another run began creating this store {age:.0f} s ago and URL stores are not "
+            "locked; wait for it, or pass --overwrite if it is gone",
+            path=url,
+        )
+
+
 def _remove_partial_writes(url: str) -> None:
     """Delete the temporary files a killed writer left in a local store (zarr's local store writes
     ``<name>.<uuid>.partial`` and renames it into place; a kill in between leaves it behind)."""
@@ -546,6 +590,7 @@ def _execute(
         finalize,
         open_group,
         shard_summaries,
+        store_io,
         store_state,
         utc_timestamp,
     )
@@ -573,6 +618,8 @@ def _execute(
     if resume:
         state = store_state(plan.url, so)
         if state == "creating":
+            if "://" in plan.url and not plan.url.startswith("file://"):
+                _refuse_recent_creation(plan.url, so)
             replace = True  # killed while creating arrays: nothing was written yet, start over
         elif state == "store":
             _remove_partial_writes(plan.url)
@@ -615,16 +662,17 @@ def _execute(
             },
             "label_spaces": {s.name: s.label_space for s in plan.sources},
         }
-        group = create_store(
-            plan.url,
-            [s.layout for s in plan.sources],
-            tables,
-            attrs,
-            compression=cfg.output.compression,
-            level=cfg.output.level,
-            overwrite=replace,
-            storage_options=so,
-        )
+        with store_io(plan.url, "creating"):
+            group = create_store(
+                plan.url,
+                [s.layout for s in plan.sources],
+                tables,
+                attrs,
+                compression=cfg.output.compression,
+                level=cfg.output.level,
+                overwrite=replace,
+                storage_options=so,
+            )
     tasks = plan.tasks(done)
     report.shards = sum(s.layout.n_shards for s in plan.sources)
     total = plan.n_samples
@@ -673,11 +721,12 @@ def _execute(
         report.written += len(ok)
     report.per_source = per_source
     report.seconds = time.perf_counter() - t0
-    finalize(
-        group,
-        [s.layout for s in plan.sources],
-        {"skipped": report.skipped, "warnings": report.warnings, "report": report.to_dict()},
-    )
+    with store_io(plan.url, "finalizing"):
+        finalize(
+            group,
+            [s.layout for s in plan.sources],
+            {"skipped": report.skipped, "warnings": report.warnings, "report": report.to_dict()},
+        )
     if cfg.leakage if leakage is None else leakage:
         _add_leakage(group, plan.url, report, so)
     return report

@@ -313,7 +313,9 @@ def rows_from_config(ontology: Ontology, config: str | PathLike[str]) -> list[Ro
 
     cfg = load_config(config)
     onto_name = cfg.ontology
-    if onto_name.endswith((".yaml", ".yml")) or "/" in onto_name:
+    from harmonize._yaml import looks_like_path
+
+    if looks_like_path(onto_name):
         from harmonize.taxonomy import load_ontology
 
         onto_name = load_ontology(cfg.resolve(onto_name)).name

@@ -9,15 +9,17 @@ uncommitted and ``--resume`` rewrites it whole.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harmonize.errors import StoreError
+from harmonize.errors import HarmonizeError, StoreError
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
 from harmonize.types import BOX_DTYPE, HarmonizedSample
 
@@ -25,8 +27,10 @@ __all__ = [
     "ShardSample",
     "create_store",
     "finalize",
+    "foreign_files",
     "open_group",
     "shard_summaries",
+    "store_io",
     "write_shard",
 ]
 
@@ -62,24 +66,105 @@ def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
         raise StoreError("no harmonize store here", path=url) from exc
 
 
+@contextlib.contextmanager
+def store_io(url: str, what: str = "writing") -> Iterator[None]:
+    """Turn an OS error while writing the store at ``url`` (disk full, read-only file system, no
+    permission) into one :class:`StoreError` naming the store and the cause. The store stays
+    incomplete: committed shards are kept and ``--resume`` finishes it once the cause is fixed."""
+    try:
+        yield
+    except HarmonizeError:
+        raise
+    except OSError as exc:
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        code = f" [{errno.errorcode.get(exc.errno, exc.errno)}]" if exc.errno else ""
+        raise StoreError(
+            f"{what} the store failed: {cause}{code}; the store is left incomplete -- fix the "
+            "cause and run again with --resume",
+            path=url,
+        ) from None
+
+
+def _fs(url: str, storage_options: dict | None = None):
+    """``(filesystem, path)`` of a local path or fsspec URL."""
+    import fsspec
+
+    if "://" not in url:
+        return fsspec.filesystem("file"), str(Path(url).resolve())
+    return fsspec.core.url_to_fs(url, **(storage_options or {}))
+
+
+def _entries(fs, path: str) -> list[tuple[str, str]]:
+    """``(name, "file" | "directory")`` of the entries of folder ``path`` (``[]`` if absent)."""
+    try:
+        infos = fs.ls(path, detail=True)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for info in infos:
+        name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+        if str(info["name"]).rstrip("/") == path.rstrip("/"):
+            continue  # some filesystems list a folder as its own entry
+        out.append((name, "directory" if info.get("type") == "directory" else "file"))
+    return out
+
+
+def foreign_files(url: str, storage_options: dict | None = None, limit: int = 5) -> list[str]:
+    """Files under ``url`` that harmonize did not write: anything but zarr metadata
+    (``zarr.json``), chunk/shard data under an array's ``c/`` folder and zarr's ``*.partial``
+    temporaries. ``--overwrite`` refuses a store holding any (it would delete them)."""
+    fs, root = _fs(url, storage_options)
+    found: list[str] = []
+
+    def walk(path: str, rel: str) -> None:
+        entries = _entries(fs, path)
+        names = {n for n, _ in entries}
+        is_array = False
+        if "zarr.json" in names:
+            try:
+                is_array = json.loads(fs.cat_file(f"{path}/zarr.json")).get("node_type") == "array"
+            except (OSError, ValueError):
+                is_array = False
+        for name, kind in entries:
+            if len(found) >= limit:
+                return
+            sub = f"{rel}/{name}" if rel else name
+            if name == "zarr.json" or name.endswith(".partial"):
+                continue
+            if kind == "directory" and is_array and name == "c":
+                continue  # the array's chunks
+            if kind == "directory" and not is_array:
+                walk(f"{path}/{name}", sub)
+                continue
+            found.append(sub)
+
+    walk(root.rstrip("/"), "")
+    return found
+
+
 def store_state(url: str, storage_options: dict | None = None) -> str:
     """What is at ``url``: ``"missing"`` (nothing, or an empty folder), ``"store"`` (a harmonize
     store, complete or not), ``"creating"`` (a store whose creation did not finish) or ``"other"``
-    (anything else -- never to be overwritten)."""
-    import zarr
-    from zarr.errors import NodeNotFoundError
-
-    if "://" not in url:
-        p = Path(url)
-        if not p.exists() or (p.is_dir() and not any(p.iterdir())):
-            return "missing"
+    (anything else, an empty zarr group included -- never to be written into or overwritten)."""
+    fs, path = _fs(url, storage_options)
     try:
-        root = zarr.open_group(url, mode="r", storage_options=storage_options or None)
-    except (FileNotFoundError, NodeNotFoundError):
-        return "missing" if "://" in url else "other"
-    meta = root.attrs.get("harmonize") or {}
-    if meta.get("format") != FORMAT:
-        return "other" if (list(root.keys()) or root.attrs) else "missing"
+        exists = fs.exists(path)
+    except OSError:
+        exists = False
+    if not exists:
+        return "missing"
+    if not fs.isdir(path):
+        return "other"
+    if not _entries(fs, path):
+        return "missing"
+    try:
+        meta = (
+            json.loads(fs.cat_file(f"{path.rstrip('/')}/zarr.json")).get("attributes") or {}
+        ).get("harmonize") or {}
+    except (OSError, ValueError, AttributeError):
+        return "other"
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        return "other"
     return "creating" if meta.get("status") == "creating" else "store"
 
 
@@ -121,6 +206,15 @@ def create_store(
             "a store exists here: pass --resume to finish it or --overwrite to replace it",
             path=url,
         )
+    if state in ("store", "creating"):
+        extra = foreign_files(url, storage_options)
+        if extra:
+            raise StoreError(
+                "this store holds files harmonize did not write ("
+                + ", ".join(extra)
+                + "); --overwrite would delete them: move them out or choose another output path",
+                path=url,
+            )
     root = zarr.open_group(url, mode="w", storage_options=storage_options or None)
     comp = _compressors(compression, level)
     meta = {
@@ -131,10 +225,16 @@ def create_store(
         **root_attrs,
     }
     # until every array exists the store says "creating": a crash in here is redone, not resumed
+    import time
+    import uuid
+
+    run_id = uuid.uuid4().hex
     root.attrs["harmonize"] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "status": "creating",
+        "run_id": run_id,  # who is creating it, and since when (unlocked URL stores check both)
+        "creating_since": time.time(),
     }
     sgroup = root.require_group("sources")
     for s in sources:
@@ -205,6 +305,13 @@ def create_store(
             )
             arr[:] = np.asarray(list(tables[s.name][name]), dtype=object)
         g.attrs["source"] = s.to_dict()
+    now = zarr.open_group(url, mode="r", storage_options=storage_options or None)
+    if (now.attrs.get("harmonize") or {}).get("run_id") != run_id:
+        raise StoreError(
+            "another run started creating this store at the same time; run one coordinator "
+            "per store (remote URL stores are not locked)",
+            path=url,
+        )
     root.attrs["harmonize"] = meta
     return root
 

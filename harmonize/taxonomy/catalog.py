@@ -115,9 +115,9 @@ def list_files(root: str | PathLike[str] | None = None) -> Catalog:
 
 
 def _looks_like_path(name: str | PathLike[str]) -> bool:
-    if isinstance(name, PathLike):
-        return True
-    return name.endswith(_SUFFIXES) or "/" in name or os.sep in name
+    from harmonize._yaml import looks_like_path
+
+    return looks_like_path(name)
 
 
 def _resolve(name: str | PathLike[str], folder: str, kind: str) -> Path:
