@@ -1,0 +1,37 @@
+"""``harmonize export``: write a store in the layouts training frameworks read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    export = typer.Typer(
+        rich_markup_mode=None,
+        help="Export a store to other tools' folder layouts.",
+        no_args_is_help=True,
+    )
+    export.command("png")(export_png_cmd)
+    app.add_typer(export, name="export")
+
+
+def export_png_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    instances: bool = typer.Option(False, "--instances", help="Also write 16-bit instance PNGs."),
+    ids: str = typer.Option(
+        "train",
+        "--ids",
+        help="Label values: 'train' (contiguous 0..C-1, default) or 'raw' (ontology ids).",
+    ),
+) -> None:
+    """Write images/ and annotations/ PNGs per split, classes.json and mmseg_dataset.py."""
+    from harmonize.export.png import export_png
+    from harmonize.store import open_store
+
+    if ids not in ("train", "raw"):
+        raise typer.BadParameter("must be 'train' or 'raw'", param_hint="--ids")
+    n = export_png(open_store(store), out, instances=instances, ids=ids)
+    typer.echo(f"wrote {n} samples under {out}")
