@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     export.command("png")(export_png_cmd)
+    export.command("coco")(export_coco_cmd)
     app.add_typer(export, name="export")
 
 
@@ -35,3 +36,23 @@ def export_png_cmd(
         raise typer.BadParameter("must be 'train' or 'raw'", param_hint="--ids")
     n = export_png(open_store(store), out, instances=instances, ids=ids)
     typer.echo(f"wrote {n} samples under {out}")
+
+
+def export_coco_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    images: str = typer.Option(
+        "png", "--images", help="'png' (write images), 'link' (symlink source files) or 'none'."
+    ),
+) -> None:
+    """Write COCO instance-segmentation JSON (RLE) per source and split, plus images."""
+    from harmonize.export.coco import export_coco
+    from harmonize.store import open_store
+
+    if images not in ("png", "link", "none"):
+        raise typer.BadParameter("must be 'png', 'link' or 'none'", param_hint="--images")
+    r = export_coco(open_store(store), out, images=images)
+    typer.echo(
+        f"wrote {r['images']} images, {r['annotations']} annotations in {len(r['files'])} files "
+        f"under {out} ({r['skipped_instances']} instances of special classes skipped)"
+    )
