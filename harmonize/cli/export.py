@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     )
     export.command("png")(export_png_cmd)
     export.command("coco")(export_coco_cmd)
+    export.command("pannuke")(export_pannuke_cmd)
     app.add_typer(export, name="export")
 
 
@@ -55,4 +56,23 @@ def export_coco_cmd(
     typer.echo(
         f"wrote {r['images']} images, {r['annotations']} annotations in {len(r['files'])} files "
         f"under {out} ({r['skipped_instances']} instances of special classes skipped)"
+    )
+
+
+def export_pannuke_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    patch: int = typer.Option(256, "--patch", help="Tile size (grid from the top-left)."),
+    pad: bool = typer.Option(
+        True, "--pad/--drop-partial", help="Pad border tiles (default) or drop them."
+    ),
+) -> None:
+    """Write PanNuke folds (images.npy, masks.npy, types.npy) for CellViT / PanNuke-metrics."""
+    from harmonize.export.pannuke import export_pannuke
+    from harmonize.store import open_store
+
+    r = export_pannuke(open_store(store), out, patch=patch, pad=pad)
+    typer.echo(
+        f"wrote {r['tiles']} tiles in {len(r['folds'])} folds under {out} "
+        f"({r['dropped_instances']} instances with no PanNuke class dropped)"
     )
