@@ -8,7 +8,7 @@
     OUT/folds.json                       fold -> split, tile -> (source, sample_id, y, x)
 
 Splits become folds in the order train, val, test, then the others sorted (``Fold 1`` = train,
-the default fold order of harmonize's PanNuke reader). Mask channels 0..4 = Neoplastic,
+the default fold order of harmonize's PanNuke reader; it reads Fold 1..3 only). Mask channels 0..4 = Neoplastic,
 Inflammatory, Connective, Dead, Epithelial hold instance ids (1..n per tile, unique across the
 tile's channels); channel 5 is 1 where no nucleus is, 0 elsewhere.
 
@@ -89,11 +89,11 @@ def export_pannuke(store, out: str | Path, *, patch: int = 256, pad: bool = True
         shape = (0, patch, patch)
         np.save(
             d / "images" / f"fold{k}" / "images.npy",
-            np.stack(imgs) if imgs else np.zeros(shape + (3,)),
+            np.stack(imgs) if imgs else np.zeros((*shape, 3)),
         )
         np.save(
             d / "masks" / f"fold{k}" / "masks.npy",
-            np.stack(masks) if masks else np.zeros(shape + (6,)),
+            np.stack(masks) if masks else np.zeros((*shape, 6)),
         )
         np.save(d / "images" / f"fold{k}" / "types.npy", np.asarray(types, dtype="<U13"))
         summary["folds"][f"fold{k}"] = split

@@ -40,7 +40,7 @@ def test_pannuke_export_round_trips(nuclei_store, tmp_path: Path) -> None:
     samples = {(s.source, s.sample_id): s for s in nuclei_store}
     n_tiles = 0
     for fold, tiles in index.items():
-        k = int(fold[-1])
+        k = int(fold[len("fold") :])
         # CellViT / PanNuke-metrics style loading
         images = np.load(out / f"Fold {k}" / "images" / fold / "images.npy")
         masks = np.load(out / f"Fold {k}" / "masks" / fold / "masks.npy")
@@ -70,7 +70,8 @@ def test_pannuke_export_round_trips(nuclei_store, tmp_path: Path) -> None:
     # harmonize's own reader sees the same labels
     reader = PanNukeReader(out)
     refs = reader.list_refs()
-    assert len(refs) == summary["tiles"]
+    # the reader knows PanNuke's three folds only; further splits are Fold 4.. for other loaders
+    assert len(refs) == sum(len(index[f]) for f in ("fold1", "fold2", "fold3") if f in index)
     for ref in refs:
         raw = reader.read(ref)
         fold, i = ref.sample_id.split("_")
