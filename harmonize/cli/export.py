@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     export.command("png")(export_png_cmd)
     export.command("coco")(export_coco_cmd)
     export.command("pannuke")(export_pannuke_cmd)
+    export.command("hovernet")(export_hovernet_cmd)
     app.add_typer(export, name="export")
 
 
@@ -75,4 +76,26 @@ def export_pannuke_cmd(
     typer.echo(
         f"wrote {r['tiles']} tiles in {len(r['folds'])} folds under {out} "
         f"({r['dropped_instances']} instances with no PanNuke class dropped)"
+    )
+
+
+def export_hovernet_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="Output folder."),
+    patch_size: int = typer.Option(540, "--patch-size", help="Patch (window) size."),
+    step: int = typer.Option(164, "--step", help="Step between patches."),
+    mode: str = typer.Option(
+        "mirror", "--mode", help="'mirror' (reflect-pad, default) or 'valid'."
+    ),
+) -> None:
+    """Write HoVer-Net training patches (.npy RGB + instance + type) and type_info.json."""
+    from harmonize.export.hovernet import export_hovernet
+    from harmonize.store import open_store
+
+    if mode not in ("mirror", "valid"):
+        raise typer.BadParameter("must be 'mirror' or 'valid'", param_hint="--mode")
+    r = export_hovernet(open_store(store), out, patch_size=patch_size, step=step, mode=mode)
+    typer.echo(
+        f"wrote {r['patches']} patches under {out} "
+        f"({r['skipped_samples']} samples smaller than the patch skipped)"
     )
