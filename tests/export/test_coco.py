@@ -77,5 +77,9 @@ def test_coco_cli_images_none_and_link(nuclei_store, tmp_path: Path) -> None:
     links = [p for p in (tmp_path / "l" / "images").rglob("*") if p.is_symlink()]
     for p in links:
         assert p.resolve().is_file()
+    linkable = [
+        s for s in nuclei_store if s.paths and Path(s.paths[0]).suffix.lower() in (".png", ".tif")
+    ]
+    assert len(links) == len(linkable) > 0
     doc = json.loads(next((tmp_path / "l" / "annotations").glob("*.json")).read_text())
     assert doc["images"] and all("file_name" in i for i in doc["images"])
