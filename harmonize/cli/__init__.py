@@ -11,6 +11,7 @@ import typer
 from harmonize.cli import config as _config
 from harmonize.cli import datasets as _datasets
 from harmonize.cli import diff as _diff
+from harmonize.cli import export as _export
 from harmonize.cli import leakage as _leakage
 from harmonize.cli import report as _report
 from harmonize.cli import run as _run
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(_taxonomy.app, name="taxonomy")
 _datasets.register(app)
 _run.register(app)
+_export.register(app)
 _config.register(app)
 _report.register(app)
 _diff.register(app)

@@ -1,4 +1,4 @@
-"""``harmonize run``, ``demo``, ``info`` and ``export``: the main job and its outputs."""
+"""``harmonize run``, ``demo`` and ``info``: the main job and its outputs."""
 
 from __future__ import annotations
 
@@ -12,13 +12,6 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run_cmd)
     app.command("demo")(demo_cmd)
     app.command("info")(info_cmd)
-    export = typer.Typer(
-        rich_markup_mode=None,
-        help="Export a store to other tools' folder layouts.",
-        no_args_is_help=True,
-    )
-    export.command("png")(export_png_cmd)
-    app.add_typer(export, name="export")
 
 
 def _progress_bar(quiet: bool):
@@ -243,19 +236,6 @@ def info_cmd(
         idx = s.indices([src])
         splits = sorted({s[i].split for i in idx})
         con.print(f"  source [bold]{src}[/]: {len(idx)} samples, splits {splits}")
-
-
-def export_png_cmd(
-    store: str = typer.Argument(..., help="Store path or URL."),
-    out: Path = typer.Argument(..., help="Output folder."),
-    instances: bool = typer.Option(False, "--instances", help="Also write 16-bit instance PNGs."),
-) -> None:
-    """Write images/ and annotations/ folders (PNG label maps, 255 ignore) per split."""
-    from harmonize.store import open_store
-    from harmonize.store.export import export_png
-
-    n = export_png(open_store(store), out, instances=instances)
-    typer.echo(f"wrote {n} samples under {out}")
 
 
 def demo_cmd(

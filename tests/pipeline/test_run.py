@@ -297,7 +297,7 @@ def test_relative_paths_resolve_against_the_config(tmp_path: Path) -> None:
 def test_export_png_layout(tmp_path: Path) -> None:
     from PIL import Image
 
-    from harmonize.store.export import export_png
+    from harmonize.export.png import export_png
 
     cfg, _ = _small_nuclei(tmp_path)
     run(cfg, workers=1)

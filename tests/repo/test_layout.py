@@ -28,6 +28,7 @@ def _imports(path: Path) -> set[str]:
 # package -> module prefixes it must never import (ARCHITECTURE.md "Import rules")
 FORBIDDEN = {
     "datasets": ("harmonize.taxonomy", "harmonize.store", "harmonize.pipeline", "zarr", "pydantic"),
+    "export": ("harmonize.pipeline", "harmonize.cli"),
     "engine": ("pydantic", "yaml", "zarr", "harmonize.taxonomy", "harmonize.store"),
     "store": ("harmonize.datasets",),
     "taxonomy": ("numba", "zarr", "harmonize.datasets", "harmonize.store"),
