@@ -8,14 +8,13 @@ import warnings
 import numpy as np
 import pytest
 import zarr
+from test_store import CLASS_IDS, IGNORE, build
 
 from harmonize.errors import StoreError
 from harmonize.store import open_store
 from harmonize.store.points import class_points
 from harmonize.store.writer import ShardSample, create_store, write_shard
 from harmonize.types import HarmonizedSample, SampleRef
-
-from test_store import CLASS_IDS, IGNORE, build
 
 SIZES = {"p": [(40, 60), (25, 70), (64, 33)], "q": [(48, 48), (30, 52)]}
 
