@@ -2,7 +2,10 @@
 
 :class:`TrainingSet` has ``__len__`` and ``__getitem__`` returning dicts of numpy arrays, which
 ``torch.utils.data.DataLoader`` collates into tensors; harmonize never imports torch. It pickles by
-URL, so DataLoader worker processes reopen the store themselves.
+URL, so DataLoader worker processes reopen the store themselves; a worker forked with the object
+(the default ``fork`` start method) reopens it on first use, since an fsspec store's event loop does
+not survive a fork. Instance ids come as int32. Call ``ts.set_epoch(e)`` before each epoch: the
+epoch is shared with forked workers, also persistent ones.
 """
 
 from __future__ import annotations
