@@ -90,8 +90,16 @@ class OutputConfig(_Model):
         None,
         ge=16,
         description=(
-            "Inner chunk edge in pixels (default: 1024 for >= 2 Mpx samples, 512 for >= 1 Mpx, "
-            "else 256)."
+            "Inner chunk edge in pixels (default: 512 for >= 1 Mpx samples, else 256; chosen "
+            "for 256-1024 px training crops)."
+        ),
+    )
+    instance_dtype: Literal["uint16", "uint32"] = Field(
+        "uint16",
+        description=(
+            "Dtype of the instance layer. uint16 holds 65535 instances per sample (every "
+            "supported dataset); a sample with more stops the run with a StoreError asking for "
+            "uint32."
         ),
     )
     samples_per_shard: int | None = Field(None, ge=1, description="Default: ~64 MiB shards.")

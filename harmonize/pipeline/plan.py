@@ -305,6 +305,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             n_classes=0,
             layers=layers,
             boxes=out.boxes,
+            instance_dtype=out.instance_dtype,
         )
         sources.append(
             SourcePlan(

@@ -6,7 +6,7 @@ A store is one Zarr v3 group::
       zarr.json                      root attributes["harmonize"]: format, status, ontology, config, ...
       sources/<source>/              one group per *source* of the run config (never per sample)
         semantic   (N, H, W)         ontology ids, smallest unsigned dtype; fill = ignore id
-        instance   (N, H, W) uint32  1..K per sample, 0 = none
+        instance   (N, H, W) uint16  1..K per sample, 0 = none (``instance_dtype``; uint32 in v1)
         image      (N, H, W, 3) uint8
         height, width (N,) uint32    true size of sample i; the rest of its slot is padding
         sample_id, split, paths (N,) strings (paths: JSON list)
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 FORMAT = "harmonize.store"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Pixel layers a run may write.
 LAYERS = ("semantic", "instance", "image")
@@ -65,15 +65,17 @@ def smallest_uint(max_value: int) -> str:
 
 
 def default_tile(height: int, width: int) -> int:
-    """Inner chunk edge: 1024 px for samples of 2 Mpx and more (Cityscapes frames; training crops
-    there are 512x1024 to 1024x1024), 512 px from 1 Mpx, 256 px below (random patches read less).
+    """Inner chunk edge, chosen for reading: training crops are 256-1024 px, and a random crop
+    decompresses every tile it touches. 512 px tiles from 1 Mpx (Cityscapes frames: a 512 px crop
+    touches at most four 512 px tiles, 4x the patch, against four 1024 px tiles, 16x, before), 256 px
+    below (PanNuke/CoNSeP tiles and their 256 px crops).
 
-    zarr's sharding spends a fixed ~0.3-0.5 ms of CPU per inner chunk on writing, more than zstd
-    needs to compress a 512x512 uint32 tile; a Cityscapes frame in 1024 px tiles writes about 25%
-    faster end to end than in 512 px tiles (``python -m benchmarks pipeline``).
+    zarr's sharding spends a fixed ~0.3-0.5 ms of CPU per inner chunk on writing, so smaller tiles
+    write somewhat slower (``python -m benchmarks pipeline``); a store is written once and read
+    every epoch, so the read path decides.
     """
     px = height * width
-    return 1024 if px >= 1 << 21 else 512 if px >= 1 << 20 else 256
+    return 512 if px >= 1 << 20 else 256
 
 
 def default_samples_per_shard(height: int, width: int, target_bytes: int = 64 << 20) -> int:
@@ -113,6 +115,8 @@ class SourceLayout:
         Which pixel layers are written.
     boxes : bool
         Whether box tables are written.
+    instance_dtype : str
+        Dtype of the instance layer (``uint16`` by default; stores of format 1 are ``uint32``).
     """
 
     name: str
@@ -127,6 +131,7 @@ class SourceLayout:
     n_classes: int
     layers: tuple[str, ...] = ("semantic", "instance", "image")
     boxes: bool = False
+    instance_dtype: str = "uint16"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -156,4 +161,5 @@ class SourceLayout:
     def from_dict(cls, d: dict[str, Any]) -> SourceLayout:
         d = dict(d)
         d["layers"] = tuple(d["layers"])
+        d.setdefault("instance_dtype", "uint32")  # format 1 stores
         return cls(**d)

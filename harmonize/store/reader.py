@@ -140,7 +140,9 @@ class Sample:
 
     @cached_property
     def instance(self) -> np.ndarray | None:
-        """``(H, W)`` uint32 instance ids 1..K (0 = none)."""
+        """``(H, W)`` instance ids 1..K (0 = none) in the stored dtype: uint16 by default, uint32
+        in format 1 stores or with ``output.instance_dtype: uint32`` (TrainingSet patches are
+        int32)."""
         return self._layer("instance")
 
     @cached_property

@@ -2,12 +2,18 @@
 
 :class:`TrainingSet` has ``__len__`` and ``__getitem__`` returning dicts of numpy arrays, which
 ``torch.utils.data.DataLoader`` collates into tensors; harmonize never imports torch. It pickles by
-URL, so DataLoader worker processes reopen the store themselves.
+URL, so DataLoader worker processes reopen the store themselves; a worker forked with the object
+(the default ``fork`` start method) reopens it on first use, since an fsspec store's event loop does
+not survive a fork. Instance ids come as int32. Call ``ts.set_epoch(e)`` before each epoch: the
+epoch is shared with forked workers, also persistent ones.
 """
 
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import struct
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -109,16 +115,34 @@ class TrainingSet:
         self.mode = mode
         self.balance = balance
         self.seed = int(seed)
-        self.epoch = 0
+        # the epoch lives in an anonymous shared page so that set_epoch in the main process reaches
+        # DataLoader workers forked once (persistent_workers=True); pickling copies its value
+        self._epoch_buf = _shared_int(0)
         self.layers = tuple(layers)
         self.sources = list(sources) if sources is not None else None
         self.split = split
         self.indices = np.asarray(store.indices(self.sources, split), dtype=np.int64)
         if not len(self.indices):
             raise ValueError(f"no samples in {store.url} for sources={sources}, split={split}")
+        # per selected sample, as arrays: source ordinal, index within the source, true size
+        # (no Sample objects and no group lookups per item)
+        self._source_names = list(store.sources)
+        pairs = [store._index[int(i)] for i in self.indices]
+        self._src = np.array([p[0] for p in pairs], dtype=np.int64)
+        self._local = np.array([p[1] for p in pairs], dtype=np.int64)
+        tables = store._tables
         self._sizes = np.array(
-            [(s.height, s.width) for s in map(store.__getitem__, self.indices)], dtype=np.int64
+            [
+                (
+                    int(tables[self._source_names[a]]["height"][b]),
+                    int(tables[self._source_names[a]]["width"][b]),
+                )
+                for a, b in pairs
+            ],
+            dtype=np.int64,
         ).reshape(-1, 2)
+        self._pid = os.getpid()
+        self._handles: dict[int, dict[str, Any]] = {}
         self.samples_per_epoch = int(samples_per_epoch or len(self.indices))
         self.threshold = threshold
         if mode == "grid":
@@ -126,8 +150,10 @@ class TrainingSet:
             self._tile_offsets = np.concatenate([[0], np.cumsum(tiles)])
         self._weights = None
         self._totals: dict[int, int] = {}
+        self._points = None
         if balance == "class":
             rows = self._count_rows()
+            self._load_points(rows)
             self._weights = repeat_factors((rows > 0) & self._class_mask()[None, :], threshold)
             self._totals = dict(
                 zip(store.class_ids.tolist(), rows.sum(axis=0).tolist(), strict=True)
@@ -200,8 +226,23 @@ class TrainingSet:
         return np.repeat(self.sample_weights(), tiles)
 
     # -- access -------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        return struct.unpack_from("q", self._epoch_buf, 0)[0]
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        struct.pack_into("q", self._epoch_buf, 0, int(value))
+
     def set_epoch(self, epoch: int) -> None:
-        """Change the random positions of random mode (call once per epoch)."""
+        """Change the random positions of random mode: call ``ts.set_epoch(e)`` before iterating
+        epoch ``e``.
+
+        The epoch is kept in memory shared with processes forked from this one, so DataLoader
+        workers see it even with ``persistent_workers=True`` (the default ``fork`` start method).
+        Workers started with ``spawn``/``forkserver`` get a copy of the epoch at the time they
+        start; with those and persistent workers, pass epoch-dependent indices from a sampler.
+        """
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
@@ -209,6 +250,11 @@ class TrainingSet:
 
     def locate(self, i: int) -> tuple[int, int, int]:
         """``(store index, y0, x0)`` of patch ``i``."""
+        k, y0, x0 = self._locate(i)
+        return int(self.indices[k]), y0, x0
+
+    def _locate(self, i: int) -> tuple[int, int, int]:
+        """``(position in the selection, y0, x0)`` of patch ``i``."""
         if not 0 <= i < len(self):
             raise IndexError(f"patch {i} out of range ({len(self)})")
         ph, pw = self.patch
@@ -217,7 +263,7 @@ class TrainingSet:
             h, w = self._sizes[k]
             t = i - int(self._tile_offsets[k])
             nx = math.ceil(w / pw)
-            return int(self.indices[k]), (t // nx) * ph, (t % nx) * pw
+            return k, (t // nx) * ph, (t % nx) * pw
         rng = np.random.default_rng([self.seed, self.epoch, i])
         if self._weights is not None:
             p = self._weights / self._weights.sum()
@@ -232,9 +278,52 @@ class TrainingSet:
         else:
             y0 = int(rng.integers(0, max(1, h - ph + 1)))
             x0 = int(rng.integers(0, max(1, w - pw + 1)))
-        return int(self.indices[k]), y0, x0
+        return k, y0, x0
+
+    def _load_points(self, rows: np.ndarray) -> None:
+        """The rarest class of every selected sample and the class points recorded for it at
+        write time (format 2); stores without them (format 1) decode the sample on each draw."""
+        groups = {n: self.store._group["sources"][n] for n in self._source_names}
+        if not all("classpoint_offset" in groups[self._source_names[a]] for a in set(self._src)):
+            return
+        ids = self.store.class_ids
+        mask = self._class_mask()
+        totals = rows.sum(axis=0)
+        # rarest: fewest pixels over the selection, ties broken by the smaller id (as before)
+        order = np.lexsort((ids, totals))
+        rank = np.empty(len(ids), np.int64)
+        rank[order] = np.arange(len(ids))
+        cand = np.where((rows > 0) & mask[None, :], rank[None, :], len(ids))
+        best = cand.argmin(axis=1)
+        rare = np.where(cand[np.arange(len(rows)), best] < len(ids), ids[best], -1)
+        tables = {}
+        for a in set(self._src.tolist()):
+            g = groups[self._source_names[a]]
+            tables[a] = (g["classpoint_offset"][:], g["classpoint_class"][:], g["classpoint_yx"][:])
+        starts = np.zeros(len(rows), np.int64)
+        stops = np.zeros(len(rows), np.int64)
+        yx = []
+        base = 0
+        for k in range(len(rows)):
+            if rare[k] < 0:
+                continue
+            off, cls, pts = tables[int(self._src[k])]
+            a, b = int(off[self._local[k]]), int(off[self._local[k] + 1])
+            sel = pts[a:b][cls[a:b] == rare[k]]
+            starts[k], stops[k] = base, base + len(sel)
+            base += len(sel)
+            yx.append(sel)
+        flat = np.concatenate(yx).astype(np.int64) if yx else np.zeros((0, 2), np.int64)
+        self._points = (starts, stops, flat.reshape(-1, 2))
 
     def _rare_pixel(self, k: int, rng: np.random.Generator) -> tuple[int, int] | None:
+        if self._points is not None:
+            starts, stops, yx = self._points
+            a, b = int(starts[k]), int(stops[k])
+            if a == b:
+                return None
+            y, x = yx[a + int(rng.integers(b - a))]
+            return int(y), int(x)
         s = self.store[int(self.indices[k])]
         present = [c for c, v in s.pixel_counts.items() if v and self._is_class(c)]
         if not present:
@@ -248,37 +337,96 @@ class TrainingSet:
         c = self.store.ontology.by_id.get(int(cid))
         return c is not None and not c.get("role")
 
+    def _source_handles(self, si: int) -> dict[str, Any]:
+        """Array handles of source ``si`` in this process (the store is reopened after a fork:
+        an fsspec store's event loop does not survive it)."""
+        pid = os.getpid()
+        if pid != self._pid:
+            from harmonize.store.reader import open_store
+
+            self.store = open_store(self.url, **self._open_options)
+            self._handles = {}
+            self._pid = pid
+        h = self._handles.get(si)
+        if h is None:
+            name = self._source_names[si]
+            g = self.store._group["sources"][name]
+            present = set(g.array_keys())
+            h = {"arrays": {lay: g[lay] for lay in self.layers if lay in present}}
+            if self.store.has_label_spaces:
+                h["spaces"] = self.store.label_space_arrays(name)
+            self._handles[si] = h
+        return h
+
     def __getitem__(self, i: int) -> dict[str, Any]:
-        idx, y0, x0 = self.locate(int(i))
-        s = self.store[idx]
+        k, y0, x0 = self._locate(int(i))
+        si, local = int(self._src[k]), int(self._local[k])
+        h, w = int(self._sizes[k, 0]), int(self._sizes[k, 1])
+        handles = self._source_handles(si)
         ph, pw = self.patch
-        y1, x1 = min(s.height, y0 + ph), min(s.width, x0 + pw)
-        g = self.store._group["sources"][s.source]
-        out: dict[str, Any] = {"index": idx, "source": s.source, "origin": np.array([y0, x0])}
-        fills = {"semantic": self.store.ontology.ignore, "instance": 0, "image": 0}
-        for layer in self.layers:
-            if layer not in g:
-                continue
-            arr = g[layer]
+        y1, x1 = min(h, y0 + ph), min(w, x0 + pw)
+        out: dict[str, Any] = {
+            "index": int(self.indices[k]),
+            "source": self._source_names[si],
+            "origin": np.array([y0, x0]),
+        }
+        arrays = handles["arrays"]
+        parts = _read_concurrently(
+            [(arr, (local, slice(y0, y1), slice(x0, x1))) for arr in arrays.values()]
+        )
+        for (layer, arr), part in zip(arrays.items(), parts, strict=True):
+            # instance ids come as int32 (torch cannot reduce uint32 tensors)
+            dtype = np.int32 if layer == "instance" else arr.dtype
             shape = (ph, pw, *arr.shape[3:])
-            buf = np.full(shape, fills[layer], dtype=arr.dtype)
-            buf[: y1 - y0, : x1 - x0] = arr[s.index, y0:y1, x0:x1]
+            if part.shape[:2] == (ph, pw):
+                buf = part.astype(dtype, copy=False)
+            else:
+                fill = self.store.ontology.ignore if layer == "semantic" else 0
+                buf = np.full(shape, fill, dtype=dtype)
+                buf[: y1 - y0, : x1 - x0] = part
             out[layer] = buf
-        if self.store.has_label_spaces:
+        if "spaces" in handles:
             # the source's dataset mask and label -> leaves table (same shape for every patch)
-            spaces = self.store.label_space_arrays(s.source)
-            out["valid_classes"] = spaces["valid_classes"].copy()
-            out["coarse_of"] = spaces["coarse_of"].copy()
+            out["valid_classes"] = handles["spaces"]["valid_classes"].copy()
+            out["coarse_of"] = handles["spaces"]["coarse_of"].copy()
         return out
 
     # -- pickling for DataLoader workers ------------------------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["store"] = None
+        state["_handles"] = {}
+        state["_epoch_buf"] = self.epoch  # a copy: pickled workers do not share the page
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         from harmonize.store.reader import open_store
 
+        epoch = state.pop("_epoch_buf")
         self.__dict__.update(state)
+        self._epoch_buf = _shared_int(epoch)
+        self._pid = os.getpid()
         self.store = open_store(self.url, **self._open_options)
+
+
+def _shared_int(value: int) -> mmap.mmap:
+    """An 8-byte anonymous shared mapping holding ``value`` (shared with forked children)."""
+    buf = mmap.mmap(-1, 8)
+    struct.pack_into("q", buf, 0, int(value))
+    return buf
+
+
+def _read_concurrently(reads: Sequence[tuple[Any, Any]]) -> list[np.ndarray]:
+    """``arr[selection]`` for every read, all in one pass of zarr's event loop."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    if len(reads) == 1:
+        arr, sel = reads[0]
+        return [np.asarray(arr[sel])]
+
+    async def _all():
+        return await asyncio.gather(*(a.async_array.getitem(sel) for a, sel in reads))
+
+    return [np.asarray(r) for r in sync(_all())]

@@ -243,7 +243,7 @@ def create_store(
         k = s.samples_per_shard
         pix = {
             "semantic": (s.semantic_dtype, s.fill_semantic, (n, s.height, s.width)),
-            "instance": ("uint32", 0, (n, s.height, s.width)),
+            "instance": (s.instance_dtype, 0, (n, s.height, s.width)),
             "image": ("uint8", 0, (n, s.height, s.width, 3)),
         }
         for layer in s.layers:
@@ -388,6 +388,17 @@ def write_shard(
     # one write per layer covering the whole shard's used extent (whole-shard ownership). When no
     # sample of the shard is padded, skip zarr's per-chunk "equals the fill value?" scan.
     padded = bool(((hs != hmax) | (ws != wmax)).any())
+    if "instance" in layout.layers:
+        top = np.iinfo(np.dtype(layout.instance_dtype)).max
+        for it in items:
+            # instance ids are 1..K, so K bounds them without scanning the map
+            if it.sample is not None and len(it.sample.instance_classes) > top:
+                raise StoreError(
+                    f"{layout.name}: sample {it.sample.ref.sample_id!r} has "
+                    f"{len(it.sample.instance_classes)} instances, more than the instance layer's "
+                    f"{layout.instance_dtype} holds ({top}); set `output.instance_dtype: uint32` "
+                    "in the run config and rerun with --overwrite"
+                )
     writes: list[tuple[Any, Any, np.ndarray]] = []
     if hmax and wmax:
         for layer in layout.layers:
@@ -431,6 +442,11 @@ def write_shard(
         ic[j] = s.instance_counts[class_ids]
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
+        if "semantic" in layout.layers:
+            from harmonize.store.points import class_points
+
+            pcls, pyx = class_points(s.semantic, counts=s.pixel_counts)
+            rec["class_points"] = np.column_stack([pcls, pyx]).astype(np.int64).tolist()
         rec["unknown_pixels"] = int(s.unknown_pixels)
         if s.warnings:  # reader warnings (clipped/dropped polygons): gathered by the run report
             rec["warnings"] = [dict(w) for w in s.warnings]
@@ -518,6 +534,17 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             dtype=g["semantic"].dtype if "semantic" in layout.layers else np.uint32,
         )
         _write_ragged(g, "instance_class", flat, offsets, ("instance",))
+        if "semantic" in layout.layers:
+            pts = [r.get("class_points", []) for r in records]
+            poff = np.zeros(layout.n_samples + 1, np.int64)
+            poff[1:] = np.cumsum([len(p) for p in pts])
+            table = np.asarray([p for ps in pts for p in ps], np.int64).reshape(-1, 3)
+            _write_ragged(
+                g, "classpoint_class", table[:, 0].astype(flat.dtype), poff, ("classpoint",)
+            )
+            _write_ragged(
+                g, "classpoint_yx", table[:, 1:].astype(np.uint32), None, ("classpoint", "coord")
+            )
         if layout.boxes:
             boxes = [r.get("boxes", []) for r in records]
             boff = np.zeros(layout.n_samples + 1, np.int64)
@@ -537,6 +564,15 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
     meta["status"] = "complete"
     meta["completed"] = utc_timestamp()
     group.attrs["harmonize"] = meta
+    # one metadata document for the whole store: xarray opens it without warnings and a remote
+    # open costs one request
+    import warnings
+
+    import zarr
+
+    with warnings.catch_warnings():  # "not part of the v3 specification": a documented choice
+        warnings.simplefilter("ignore", UserWarning)
+        zarr.consolidate_metadata(group.store)
 
 
 def _write_ragged(
