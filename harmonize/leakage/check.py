@@ -59,6 +59,10 @@ class LeakageParams:
         Fewest geometrically consistent window matches for a candidate pair.
     min_score : float
         Smallest normalized cross-correlation of the overlap for a verified near-duplicate.
+    min_consistent : float
+        Fewest geometrically consistent window matches, as a fraction of all the pair's window
+        matches, for a candidate to be verified. Tissue texture makes unrelated tiles share
+        thousands of window hashes that agree on no transform (a few %); copies agree on 25 %+.
     """
 
     max_side: int = 1024
@@ -71,6 +75,7 @@ class LeakageParams:
     bands: int = 4
     min_votes: int = 4
     min_score: float = 0.8
+    min_consistent: float = 0.1
 
     def __post_init__(self) -> None:
         checks = {
@@ -83,6 +88,7 @@ class LeakageParams:
             "bands": 1 <= self.bands <= 16,
             "min_votes": self.min_votes >= 1,
             "min_score": -1.0 <= self.min_score <= 1.0,
+            "min_consistent": 0.0 <= self.min_consistent <= 1.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -364,7 +370,7 @@ def _verified_pairs(
         )
         if progress:
             progress("verify", done, len(groups))
-        if t is None:
+        if t is None or t.votes < p.min_consistent * (hi - lo):
             continue
         got = verify(ea.grey, ea.factor, eb.grey, eb.factor, t, shape_a=ea.shape, shape_b=eb.shape)
         if got is None or got.score < p.min_score:
