@@ -129,7 +129,7 @@ if via_store:
 else:
     from harmonize.leakage import ImageRef, find_duplicates
     t0 = time.perf_counter()
-    rep = find_duplicates(ImageRef(s, "train", i) for s, i, _ in images)
+    rep = find_duplicates((ImageRef(s, "train", i), img) for s, i, img in images)
 seconds = time.perf_counter() - t0
 found = {frozenset((m.a.sample_id.removeprefix("train_"), m.b.sample_id.removeprefix("train_")))
          for m in rep.leaks}
