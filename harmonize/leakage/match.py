@@ -36,13 +36,18 @@ def _band_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarr
     size_of = np.repeat(sizes, sizes)
     pos = np.arange(n) - np.repeat(starts, sizes)
     ok = (size_of >= 2) & (size_of <= max_bucket)
+    # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
+    # the previous set instead of rescanning all n (work = number of pairs, not n * bucket size)
+    cur = np.flatnonzero(ok)
     left, right = [], []
-    for d in range(1, int(size_of[ok].max(initial=1))):
-        sel = np.flatnonzero(ok & (pos + d < size_of))
-        if not len(sel):
+    d = 1
+    while True:
+        cur = cur[pos[cur] + d < size_of[cur]]
+        if not len(cur):
             break
-        left.append(order[sel])
-        right.append(order[sel + d])
+        left.append(order[cur])
+        right.append(order[cur + d])
+        d += 1
     if not left:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(left), np.concatenate(right)
@@ -78,7 +83,8 @@ def window_matches(
     """
     bits = 63
     width = -(-bits // bands)
-    us, vs = [], []
+    n_win = np.int64(len(hashes))
+    found = []
     for b in range(bands):
         lo = b * width
         nb = min(width, bits - lo)
@@ -87,18 +93,16 @@ def window_matches(
         key = (hashes >> np.uint64(lo)) & np.uint64((1 << nb) - 1)
         u, v = _band_pairs(key, max_bucket)
         keep = image[u] != image[v]
-        us.append(u[keep])
-        vs.append(v[keep])
-    u = np.concatenate(us) if us else np.zeros(0, np.int64)
-    v = np.concatenate(vs) if vs else np.zeros(0, np.int64)
-    swap = image[u] > image[v]
-    u, v = np.where(swap, v, u), np.where(swap, u, v)
-    close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
-    u, v = u[close], v[close]
-    if not len(u):
-        return u, v
-    pair = np.unique(np.stack([u, v], axis=1), axis=0)
-    return pair[:, 0], pair[:, 1]
+        u, v = u[keep], v[keep]
+        close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
+        u, v = u[close], v[close]
+        swap = image[u] > image[v]
+        u, v = np.where(swap, v, u), np.where(swap, u, v)
+        found.append(u.astype(np.int64) * n_win + v)  # one int64 key per window pair
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pair = np.unique(np.concatenate(found))
+    return pair // n_win, pair % n_win
 
 
 @dataclass(frozen=True)
@@ -147,8 +151,19 @@ def estimate_transform(
     off = cb - scale[:, None] * ca
     sbin = np.round(levels_per_octave * np.log2(scale)).astype(np.int64)
     obin = np.floor(off / cell).astype(np.int64)
-    keys, counts = np.unique(
-        np.stack([sbin, obin[:, 0], obin[:, 1]], axis=1), axis=0, return_counts=True
+    # one int64 key per (scale bin, offset row bin, offset col bin): a 1-D unique, not axis=0
+    cols = np.stack([sbin, obin[:, 0], obin[:, 1]], axis=1)
+    lo = cols.min(axis=0)
+    span = cols.max(axis=0) - lo + 1
+    flat = ((cols[:, 0] - lo[0]) * span[1] + (cols[:, 1] - lo[1])) * span[2] + (cols[:, 2] - lo[2])
+    uniq, counts = np.unique(flat, return_counts=True)
+    keys = np.stack(
+        [
+            uniq // (span[1] * span[2]) + lo[0],
+            (uniq // span[2]) % span[1] + lo[1],
+            uniq % span[2] + lo[2],
+        ],
+        axis=1,
     )
     # densest cell counting its 3 x 3 x 3 neighbourhood (votes near a cell border split)
     best, best_n = None, 0
