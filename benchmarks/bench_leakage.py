@@ -70,7 +70,7 @@ def collection(n: int, planted_frac: float, seed: int = 0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    n_plant = int(round(n * planted_frac))
+    n_plant = round(n * planted_frac)
     n_a = (n - n_plant) // 2 + (n - n_plant) % 2
     images, pairs = [], []
     a_tiles = []

@@ -59,6 +59,10 @@ class LeakageParams:
         Fewest geometrically consistent window matches for a candidate pair.
     min_score : float
         Smallest normalized cross-correlation of the overlap for a verified near-duplicate.
+    max_images : int
+        A hash band value shared by windows of more than this many images is not used for
+        candidates (0: no limit): tissue texture makes some values common to many unrelated
+        tiles, while a tile is copied into few others.
     min_consistent : float
         Fewest geometrically consistent window matches, as a fraction of all the pair's window
         matches, for a candidate to be verified. Tissue texture makes unrelated tiles share
@@ -76,6 +80,7 @@ class LeakageParams:
     min_votes: int = 4
     min_score: float = 0.8
     min_consistent: float = 0.1
+    max_images: int = 8
 
     def __post_init__(self) -> None:
         checks = {
@@ -89,6 +94,7 @@ class LeakageParams:
             "min_votes": self.min_votes >= 1,
             "min_score": -1.0 <= self.min_score <= 1.0,
             "min_consistent": 0.0 <= self.min_consistent <= 1.0,
+            "max_images": self.max_images >= 0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -345,7 +351,9 @@ def _verified_pairs(
     hashes = np.concatenate([t.hashes for t in tables])
     owner = np.concatenate([np.full(len(t), k, np.int64) for k, t in enumerate(tables)])
     local = np.concatenate([np.arange(len(t)) for t in tables])
-    u, v = window_matches(hashes, owner, max_hamming=p.max_hamming, bands=p.bands)
+    u, v = window_matches(
+        hashes, owner, max_hamming=p.max_hamming, bands=p.bands, max_images=p.max_images
+    )
     if not len(u):
         return []
     ia, ib = owner[u], owner[v]

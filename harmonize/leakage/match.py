@@ -23,10 +23,12 @@ from harmonize.leakage.hashing import WindowHashes
 __all__ = ["Transform", "Verified", "estimate_transform", "resample", "verify", "window_matches"]
 
 
-def _band_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarray]:
+def _band_pairs(
+    keys: np.ndarray, max_bucket: int, image: np.ndarray | None = None, max_images: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """All index pairs ``(i, j)``, ``i != j``, with equal ``keys``; buckets larger than
     ``max_bucket`` are dropped (hashes that common carry no information: flat or periodic tissue)."""
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys, kind="stable") if image is None else np.lexsort((image, keys))
     k = keys[order]
     n = len(k)
     if n < 2:
@@ -36,6 +38,12 @@ def _band_pairs(keys: np.ndarray, max_bucket: int) -> tuple[np.ndarray, np.ndarr
     size_of = np.repeat(sizes, sizes)
     pos = np.arange(n) - np.repeat(starts, sizes)
     ok = (size_of >= 2) & (size_of <= max_bucket)
+    if image is not None and max_images > 0:
+        # images per bucket: a band value seen in many images is texture, not a copy
+        im = image[order]
+        new_img = np.r_[True, (k[1:] != k[:-1]) | (im[1:] != im[:-1])]
+        n_img = np.add.reduceat(new_img.astype(np.int64), starts)
+        ok &= np.repeat(n_img, sizes) <= max_images
     # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
     # the previous set instead of rescanning all n (work = number of pairs, not n * bucket size)
     cur = np.flatnonzero(ok)
@@ -60,6 +68,7 @@ def window_matches(
     max_hamming: int,
     bands: int = 4,
     max_bucket: int = 256,
+    max_images: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of windows of *different* images whose hashes nearly agree.
 
@@ -91,7 +100,7 @@ def window_matches(
         if nb <= 0:
             break
         key = (hashes >> np.uint64(lo)) & np.uint64((1 << nb) - 1)
-        u, v = _band_pairs(key, max_bucket)
+        u, v = _band_pairs(key, max_bucket, image, max_images)
         keep = image[u] != image[v]
         u, v = u[keep], v[keep]
         close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming

@@ -24,7 +24,7 @@ def _rss() -> int:
 def _write_fold(root: Path, n: int, size: int = 256) -> Path:
     """A fold of ``n`` real-size float64 patches, written block by block (never whole in RAM)."""
     base = root / "PanNuke"
-    fold_dir, images_p, types_p, masks_p = fold_paths(base, 1)
+    _, images_p, types_p, masks_p = fold_paths(base, 1)
     images_p.parent.mkdir(parents=True)
     masks_p.parent.mkdir(parents=True)
     rng = np.random.default_rng(5)
