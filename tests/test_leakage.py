@@ -456,3 +456,32 @@ def test_cli_run_leakage_flag(store_run, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert _ids(json.loads(res.output)["leakage"]["leaks"]) == STORE_EXPECTED
+
+
+# ------------------------------------------------------------------------------------------------
+# the candidate gates (consistent-vote fraction, 3-scale NCC pre-check) lose no pair
+# ------------------------------------------------------------------------------------------------
+def test_gates_find_the_same_pairs_as_the_ungated_search(monkeypatch) -> None:
+    import functools
+
+    import harmonize.leakage.check as check_mod
+
+    rng = np.random.default_rng(44)
+    t = [tissue(rng) for _ in range(6)]
+    imgs = [(ref("a", "train", f"t{k}"), x) for k, x in enumerate(t)]
+    imgs += [
+        (ref("b", "train", "crop"), jpeg(t[0][20:100, 8:88])),
+        (ref("b", "train", "half"), resize(t[1], 0.5)),
+        (ref("b", "test", "rescaled"), jpeg(resize(t[2], 0.8, Image.Resampling.BICUBIC))),
+        (ref("b", "test", "near"), jpeg(t[3], 60)),
+        (ref("b", "test", "plain"), plain(rng)),
+    ]
+    gated = pairs_of(find_duplicates(imgs))
+    monkeypatch.setattr(check_mod, "verify", functools.partial(check_mod.verify, gate=-1.0))
+    ungated = pairs_of(find_duplicates(imgs, LeakageParams(min_consistent=0.0, max_images=0)))
+    assert set(gated) == set(ungated)
+    want = {frozenset(p) for p in (("t0", "crop"), ("t1", "half"), ("t2", "rescaled"))}
+    assert want | {frozenset(("t3", "near"))} <= set(gated)
+    for k in gated:
+        assert gated[k].kind == ungated[k].kind
+        assert abs(gated[k].score - ungated[k].score) < 1e-6
