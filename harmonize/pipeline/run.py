@@ -381,8 +381,18 @@ def _dask_map(
                 except TimeoutError:
                     finished = set()
                 for f in finished:
+                    # a finished task whose result lived on a worker that is gone is pending
+                    # again (the scheduler computes it anew): never block on it, wait for it
+                    if not f.done():
+                        pending.add(f)
+                        continue
                     try:
-                        summary = f.result()
+                        summary = f.result(timeout=poll)
+                    except TimeoutError:
+                        if f.done():
+                            raise
+                        pending.add(f)
+                        continue
                     except KilledWorker as exc:
                         raise ExecutorError(
                             f"a shard task killed its dask worker at {address} again and again "
@@ -409,7 +419,9 @@ def _dask_map(
     finally:
         with contextlib.suppress(Exception):
             client.cancel(futures)
-        client.close()
+        # bounded: a scheduler that stopped answering must not keep the run from exiting
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
         if cluster is not None:
             cluster.close()
 
