@@ -8,7 +8,9 @@ Every executor runs the same :func:`process_shard`, so their stores are identica
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import logging
 import os
 import signal
 import socket
@@ -368,6 +370,12 @@ def _dask_map(
     address = scheduler or client.scheduler.address
     url = _task_url(tasks)
     futures: list = []
+    # a result lost with its worker is expected here: dask's notes on it ("rescheduling", the
+    # orphaned gather's AllExit) must not reach the one-line CLI error
+    client_log, asyncio_log = logging.getLogger("distributed.client"), logging.getLogger("asyncio")
+    old_level = client_log.level
+    client_log.setLevel(logging.ERROR)
+    asyncio_log.addFilter(_drop_all_exit)
     try:
         with _StopSignal(url) as stop:
             client.run(_configure_worker_zarr)
@@ -424,6 +432,14 @@ def _dask_map(
             client.close(timeout=10)
         if cluster is not None:
             cluster.close()
+        gc.collect()
+        asyncio_log.removeFilter(_drop_all_exit)
+        client_log.setLevel(old_level)
+
+
+def _drop_all_exit(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    return type(exc).__name__ != "AllExit"
 
 
 def run(
