@@ -8,7 +8,9 @@ Every executor runs the same :func:`process_shard`, so their stores are identica
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import logging
 import os
 import signal
 import socket
@@ -369,6 +371,12 @@ def _dask_map(
     address = scheduler or client.scheduler.address
     url = _task_url(tasks)
     futures: list = []
+    # a result lost with its worker is expected here: dask's notes on it ("rescheduling", the
+    # orphaned gather's AllExit) must not reach the one-line CLI error
+    client_log, asyncio_log = logging.getLogger("distributed.client"), logging.getLogger("asyncio")
+    old_level = client_log.level
+    client_log.setLevel(logging.ERROR)
+    asyncio_log.addFilter(_drop_all_exit)
     try:
         with _StopSignal(url) as stop:
             client.run(_configure_worker_zarr)
@@ -382,8 +390,18 @@ def _dask_map(
                 except TimeoutError:
                     finished = set()
                 for f in finished:
+                    # a finished task whose result lived on a worker that is gone is pending
+                    # again (the scheduler computes it anew): never block on it, wait for it
+                    if not f.done():
+                        pending.add(f)
+                        continue
                     try:
-                        summary = f.result()
+                        summary = f.result(timeout=poll)
+                    except TimeoutError:
+                        if f.done():
+                            raise
+                        pending.add(f)
+                        continue
                     except KilledWorker as exc:
                         raise ExecutorError(
                             f"a shard task killed its dask worker at {address} again and again "
@@ -410,9 +428,19 @@ def _dask_map(
     finally:
         with contextlib.suppress(Exception):
             client.cancel(futures)
-        client.close()
+        # bounded: a scheduler that stopped answering must not keep the run from exiting
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
         if cluster is not None:
             cluster.close()
+        gc.collect()
+        asyncio_log.removeFilter(_drop_all_exit)
+        client_log.setLevel(old_level)
+
+
+def _drop_all_exit(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    return type(exc).__name__ != "AllExit"
 
 
 def run(
