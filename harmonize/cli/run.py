@@ -103,6 +103,18 @@ def _summary_table(report) -> None:
                 highlight=False,
                 markup=False,
             )
+    if d.get("warnings"):
+        n = len(d["warnings"])
+        con.print(f"[yellow]{n} warnings[/] (all in the run report and the store's `warnings`):")
+        for w in d["warnings"][:5]:
+            where = f"{w.get('path') or ''}:{w['line']}" if w.get("line") else w.get("path") or ""
+            con.print(
+                f"  {w.get('source', '')} {w.get('sample_id', '')}: {where} {w.get('message', '')}",
+                highlight=False,
+                markup=False,
+            )
+        if n > 5:
+            con.print(f"  ... and {n - 5} more")
 
 
 def run_cmd(

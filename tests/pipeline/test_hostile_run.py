@@ -206,3 +206,24 @@ def test_polygon_warnings_reach_the_report_and_the_store(tmp_path: Path) -> None
     meta = zarr.open_group(cfg.output.path, mode="r").attrs["harmonize"]
     assert meta["warnings"] == report.warnings
     assert meta["report"]["warnings"] == report.warnings
+
+
+def test_run_summary_lists_the_warnings(tmp_path: Path, capsys) -> None:
+    from harmonize.cli.run import _summary_table
+
+    cfg, res = _cfg(tmp_path, "nuclei_merged.yaml", "monusac", on_error="skip")
+    xml = sorted(res.root.rglob("*.xml"))[0]
+    lines = xml.read_text().splitlines()
+    at = next(i for i, t in enumerate(lines) if t.strip() == "</Regions>")
+    region = ['<Region Id="778">', "<Vertices>", "</Vertices>", "</Region>"]
+    xml.write_text("\n".join(lines[:at] + region + lines[at:]) + "\n")
+    report = run(cfg, workers=1)
+    assert report.warnings
+    capsys.readouterr()
+    _summary_table(report)
+    out = capsys.readouterr().out
+    assert f"{len(report.warnings)} warnings" in out
+    flat = "".join(out.split())  # rich wraps long lines at the terminal width
+    for w in report.warnings[:5]:
+        assert "".join(w["sample_id"].split()) in flat
+        assert "".join(w["message"].split()) in flat
