@@ -147,16 +147,9 @@ def run_cmd(
     from harmonize.pipeline import load_config, run
 
     cfg = load_config(config)  # a bad config fails before the progress bar draws anything
-    extra = None
-    if storage_options:
-        from harmonize.errors import ConfigError
+    from harmonize.pipeline.config import parse_storage_options
 
-        try:
-            extra = json.loads(storage_options)
-        except ValueError as exc:
-            raise ConfigError(f"--storage-options is not JSON ({exc.msg})") from None
-        if not isinstance(extra, dict):
-            raise ConfigError("--storage-options must be a JSON object")
+    extra = parse_storage_options(storage_options, "--storage-options") or None
     cb, ctx = _progress_bar(quiet or as_json)
     with ctx:
         report = run(

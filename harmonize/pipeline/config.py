@@ -299,3 +299,22 @@ def config_from_dict(data: dict[str, Any], base: str | PathLike[str] | None = No
     except ValidationError as exc:
         raise ConfigError(f"invalid run config: {exc}") from None
     return cfg.with_base(base)
+
+
+def parse_storage_options(text: str | None, what: str) -> dict[str, Any]:
+    """Storage options given as JSON text (``--storage-options``, ``HARMONIZE_STORAGE_OPTIONS``).
+
+    Empty or ``None`` gives ``{}``; anything but a JSON object is a :class:`ConfigError` naming
+    ``what``.
+    """
+    import json
+
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{what} is not JSON ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} must be a JSON object")
+    return value

@@ -507,16 +507,11 @@ def run(
 
 def _env_storage_options() -> dict[str, Any]:
     """Storage options from ``HARMONIZE_STORAGE_OPTIONS`` (a JSON object), if set."""
-    text = os.environ.get("HARMONIZE_STORAGE_OPTIONS", "").strip()
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"HARMONIZE_STORAGE_OPTIONS is not JSON ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise ConfigError("HARMONIZE_STORAGE_OPTIONS must be a JSON object")
-    return value
+    from harmonize.pipeline.config import parse_storage_options
+
+    return parse_storage_options(
+        os.environ.get("HARMONIZE_STORAGE_OPTIONS"), "HARMONIZE_STORAGE_OPTIONS"
+    )
 
 
 def _pid_alive(pid: int) -> bool:

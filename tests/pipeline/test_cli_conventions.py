@@ -146,3 +146,20 @@ def test_an_error_is_one_unwrapped_line_with_its_brackets(tmp_path: Path) -> Non
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert lines == [f"error: {long_dir / 'run.yaml'}: no such run config file"]
+
+
+def test_storage_options_must_be_a_json_object(tmp_path: Path, monkeypatch) -> None:
+    from harmonize.errors import ConfigError
+
+    path = _config_file(tmp_path)
+    for bad in ("[1, 2]", "{not json"):
+        res = _harmonize("run", str(path), "--storage-options", bad)
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.strip().startswith("error: --storage-options "), res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    monkeypatch.setenv("HARMONIZE_STORAGE_OPTIONS", "42")
+    import pytest
+
+    with pytest.raises(ConfigError, match="HARMONIZE_STORAGE_OPTIONS must be a JSON object"):
+        run(load_config(path), workers=1)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
