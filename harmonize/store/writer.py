@@ -527,8 +527,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             )
         records = sorted((r for s in sums for r in s["samples"]), key=lambda r: r["index"])
         classes = [r.get("instance_classes", []) for r in records]
-        offsets = np.zeros(layout.n_samples + 1, np.int64)
-        offsets[1:] = np.cumsum([len(c) for c in classes])
+        offsets = _offsets(classes)
         flat = np.asarray(
             [c for cs in classes for c in cs],
             dtype=g["semantic"].dtype if "semantic" in layout.layers else np.uint32,
@@ -536,8 +535,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
         _write_ragged(g, "instance_class", flat, offsets, ("instance",))
         if "semantic" in layout.layers:
             pts = [r.get("class_points", []) for r in records]
-            poff = np.zeros(layout.n_samples + 1, np.int64)
-            poff[1:] = np.cumsum([len(p) for p in pts])
+            poff = _offsets(pts)
             table = np.asarray([p for ps in pts for p in ps], np.int64).reshape(-1, 3)
             _write_ragged(
                 g, "classpoint_class", table[:, 0].astype(flat.dtype), poff, ("classpoint",)
@@ -547,8 +545,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             )
         if layout.boxes:
             boxes = [r.get("boxes", []) for r in records]
-            boff = np.zeros(layout.n_samples + 1, np.int64)
-            boff[1:] = np.cumsum([len(b) for b in boxes])
+            boff = _offsets(boxes)
             table = np.zeros(int(boff[-1]), BOX_DTYPE)
             rows = [tuple(b) for bs in boxes for b in bs]
             if rows:
@@ -573,6 +570,14 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
     with warnings.catch_warnings():  # "not part of the v3 specification": a documented choice
         warnings.simplefilter("ignore", UserWarning)
         zarr.consolidate_metadata(group.store)
+
+
+def _offsets(per_sample: Sequence[Sequence[Any]]) -> np.ndarray:
+    """``(N + 1,)`` int64 offsets of a ragged table: sample ``i`` holds rows
+    ``off[i]:off[i + 1]``."""
+    off = np.zeros(len(per_sample) + 1, np.int64)
+    off[1:] = np.cumsum([len(x) for x in per_sample])
+    return off
 
 
 def _write_ragged(
