@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from harmonize.datasets._synth import he_image, random_ellipses
+from harmonize.lookalike._draw import he_image, random_ellipses
 from harmonize.leakage import (
     ImageRef,
     LeakageParams,

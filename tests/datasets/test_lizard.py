@@ -11,7 +11,7 @@ import pytest
 import scipy.io as sio
 
 from harmonize import datasets
-from harmonize.datasets._hovernet import write_mat
+from harmonize.lookalike._draw import write_mat
 from harmonize.datasets.base import SynthResult
 from harmonize.errors import (
     ClassIdError,
