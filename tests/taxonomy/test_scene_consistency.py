@@ -437,7 +437,8 @@ def shipped() -> SceneFiles:
 
 
 def rule_table_sizes(f: SceneFiles) -> list[str]:
-    """Id sets: Cityscapes 0..33 + -1, CityPersons 0..5, VOC 0..20 + 255, COCO-Stuff 0..182
+    """Id sets: Cityscapes 0..33 + -1, CityPersons 0..5, VOC 0..20 + 255 (VOCinit.m's names in
+    order), COCO-Stuff 0..182
     (171 used: 80 things + 91 stuff), cityscapes-19 0..18, coco-stuff-171 0..170, and every
     mapping has exactly one rule per native class."""
     want = {
@@ -451,6 +452,9 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
         got = [c.id for c in f.datasets[d].classes]
         if sorted(got) != sorted(ids):
             out.append(f"{d}: class ids {sorted(set(got) ^ set(ids))} differ from the release")
+    voc = [c.name for c in f.datasets["pascal_voc"].classes]
+    if voc != [*VOC_CLASSES, "void"]:
+        out.append(f"pascal_voc: class names {voc} are not VOCinit.m's order, then void")
     coco = f.datasets["coco_stuff"].classes
     used = [c for c in coco if c.id and not c.attributes.get("unused")]
     things = [c for c in used if c.attributes.get("thing")]
@@ -947,7 +951,7 @@ def test_negative_missing_class(tmp_path: Path) -> None:
             "mappings/pascal_voc__scene.yaml": drop("rules"),
         },
     )
-    _problems(rule_table_sizes, files, "pascal_voc: class ids [20]")
+    _problems(rule_table_sizes, files, "pascal_voc: class ids [20]", "not VOCinit.m's order")
 
 
 def test_negative_scene_colour_not_from_cityscapes(tmp_path: Path) -> None:
