@@ -375,8 +375,12 @@ SCENE_SPECIAL_TARGETS: dict[str, dict[int, str]] = {
     "pascal_voc": {0: "background", 255: "ignore"},
     "coco_stuff": {0: "unlabeled"} | dict.fromkeys(COCO_UNUSED_IDS, "ignore"),
 }
-SCENE_SPECIALS = {0: ("unlabeled", "unlabeled"), 254: ("background", "background")}
-SCENE_SPECIALS[255] = ("ignore", "ignore")
+# scene's special values: id -> (name, role).
+SCENE_SPECIALS = {
+    0: ("unlabeled", "unlabeled"),
+    254: ("background", "background"),
+    255: ("ignore", "ignore"),
+}
 SCENE_SPECIAL_COLOURS = ((0, 0, 0), (128, 128, 128), (255, 255, 255))
 SOURCE_TITLE = {"cityscapes": "Cityscapes", "pascal_voc": "VOC", "coco_stuff": "COCO-Stuff"}
 
@@ -400,10 +404,6 @@ class SceneFiles:
     def nodes(self, ontology: str) -> dict[str, OntologyNode]:
         """Node name -> node of ``ontology``."""
         return {n.name: n for n in self.ontologies[ontology].nodes}
-
-    def rules(self, dataset: str, ontology: str) -> dict[int, Any]:
-        """Native class id -> mapping rule."""
-        return {r.id: r for r in self.mappings[(dataset, ontology)].rules}
 
 
 def load_scene_files(root: Path, edited: Path | None = None) -> SceneFiles:
@@ -438,9 +438,8 @@ def shipped() -> SceneFiles:
 
 def rule_table_sizes(f: SceneFiles) -> list[str]:
     """Id sets: Cityscapes 0..33 + -1, CityPersons 0..5, VOC 0..20 + 255 (VOCinit.m's names in
-    order), COCO-Stuff 0..182
-    (171 used: 80 things + 91 stuff), cityscapes-19 0..18, coco-stuff-171 0..170, and every
-    mapping has exactly one rule per native class."""
+    order), COCO-Stuff 0..182 (171 used: 80 things + 91 stuff); cityscapes-19 0..18 and
+    coco-stuff-171 0..170, both flat with only 255 ignore; one rule per native class."""
     want = {
         "cityscapes": [*range(34), -1],
         "citypersons": list(range(6)),
@@ -467,6 +466,8 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
         specials = [(s.id, s.role) for s in f.ontologies[o].special]
         if specials != [(255, "ignore")]:
             out.append(f"{o}: special values {specials} (want only 255 ignore)")
+        if any(x.parent is not None for x in f.ontologies[o].nodes):
+            out.append(f"{o}: not flat (a node has a parent)")
     for d, o in MAPPINGS:
         rule_ids = [r.id for r in f.mappings[(d, o)].rules]
         if sorted(rule_ids) != sorted(f.classes(d)):
@@ -582,7 +583,7 @@ def _expected_scene_node(dataset: str, name: str) -> str:
 
 def rule_renames(f: SceneFiles) -> list[str]:
     """Names across files: every rule's `name` is its class's name; scene targets follow the
-    rename tables above; cityscapes-19 / coco-stuff-171 node names are the native names in
+    rename tables above, with a `title` where the COCO-Stuff spelling differs; cityscapes-19 / coco-stuff-171 node names are the native names in
     identifier form (COCO keeps hyphens) with `title` = the native name when it differs."""
     out = []
     for d, o in MAPPINGS:
@@ -591,12 +592,18 @@ def rule_renames(f: SceneFiles) -> list[str]:
             if r.id in classes and r.name != classes[r.id].name:
                 out.append(f"{d}__{o} rule {r.id}: name {r.name!r} != {classes[r.id].name!r}")
     for d in SCENE_DATASETS:
-        specials = SCENE_SPECIAL_TARGETS[d]
-        for c in f.datasets[d].classes:
-            rule = f.rules(d, "scene").get(c.id)
-            want = specials.get(c.id) or _expected_scene_node(d, c.name)
-            if rule is not None and rule.to != want:
-                out.append(f"{d}__scene {c.id} {c.name!r}: to {rule.to!r}, want {want!r}")
+        specials, classes = SCENE_SPECIAL_TARGETS[d], f.classes(d)
+        for r in f.mappings[(d, "scene")].rules:
+            name = classes[r.id].name
+            want = specials.get(r.id) or _expected_scene_node(d, name)
+            if r.to != want:
+                out.append(f"{d}__scene {r.id} {name!r}: to {r.to!r}, want {want!r}")
+    scene = f.nodes("scene")
+    coco = f.classes("coco_stuff")
+    for r in f.mappings[("coco_stuff", "scene")].rules:
+        name = coco[r.id].name
+        if r.to in scene and name != r.to and slug(name) == r.to and scene[r.to].title is None:
+            out.append(f"scene {r.to!r}: no title (COCO-Stuff spells it {name!r})")
     forms = {
         ("cityscapes", "cityscapes-19"): lambda s: s.replace(" ", "_"),
         ("coco_stuff", "coco-stuff-171"): lambda s: re.sub(r"[^a-z0-9\-]+", "_", s.lower()),
@@ -739,16 +746,16 @@ def rule_descriptions(f: SceneFiles) -> list[str]:
         got = text[text.index("From: ") :] if "From: " in text else None
         if got != want:
             out.append(f"scene {n.name!r}: description sources {got!r}, want {want!r}")
-    cs_nodes = f.nodes("cityscapes-19")
+    cs_nodes, cs = f.nodes("cityscapes-19"), f.classes("cityscapes")
     for r in f.mappings[("cityscapes", "cityscapes-19")].rules:
-        c = f.classes("cityscapes")[r.id]
+        c = cs[r.id]
         if r.to in cs_nodes:
             want = f"Cityscapes {c.name} (label id {c.id}, {c.category})."
             if cs_nodes[r.to].description != want:
                 out.append(f"cityscapes-19 {r.to!r}: description != {want!r}")
-    coco_nodes = f.nodes("coco-stuff-171")
+    coco_nodes, coco = f.nodes("coco-stuff-171"), f.classes("coco_stuff")
     for r in f.mappings[("coco_stuff", "coco-stuff-171")].rules:
-        c = f.classes("coco_stuff")[r.id]
+        c = coco[r.id]
         if r.to in coco_nodes:
             kind = "thing" if c.attributes.get("thing") else "stuff"
             want = f"COCO-Stuff {c.id} ({kind}; PNG value {c.attributes.get('png')})."
@@ -973,3 +980,26 @@ def test_negative_scene_outgrows_uint8(tmp_path: Path) -> None:
 
     files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
     _problems(rule_scene_ids, files, "scene: dtype uint16", "node ids [300] outside 1..253")
+
+
+def test_negative_role_lost(tmp_path: Path) -> None:
+    # CityPersons 0 marks ignore regions (representations of people), not a person class.
+    edit = _set("classes", "role", "class", id=0)
+    files = _broken(tmp_path, {"datasets/citypersons.yaml": edit})
+    _problems(rule_roles, files, "citypersons 0 'ignore': role 'class'")
+
+
+def test_negative_title_dropped_and_xref_repeated(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        _item(data["nodes"], name="building_other").pop("title")
+        _item(data["nodes"], name="pole")["xref"] = ["mseg:sky"]
+
+    files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
+    _problems(rule_renames, files, "scene 'building_other': no title")
+    _problems(rule_scene_xrefs, files, "mseg:sky on both")
+
+
+def test_negative_cityscapes_19_gets_a_parent(tmp_path: Path) -> None:
+    edit = _set("nodes", "parent", "road", name="sidewalk")
+    files = _broken(tmp_path, {"ontologies/cityscapes-19.yaml": edit})
+    _problems(rule_table_sizes, files, "cityscapes-19: not flat")
