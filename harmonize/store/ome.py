@@ -25,9 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "LABEL_AXES",
     "OME_VERSION",
     "SAMPLE_AXIS_TYPE",
+    "image_label",
     "label_colors",
+    "multiscale",
+    "padding_note",
     "source_ome_attrs",
     "write_ome_metadata",
 ]
@@ -80,6 +84,63 @@ def label_colors(
     return out
 
 
+def multiscale(
+    name: str, path: str, axes: Sequence[tuple[str, str]], description: str
+) -> dict[str, Any]:
+    """One single-level ``multiscales`` entry: ``axes`` as ``(name, type)`` pairs, scale 1 (pixels)."""
+    return {
+        "name": name,
+        "axes": [{"name": a, "type": t} for a, t in axes],
+        "datasets": [
+            {
+                "path": path,
+                "coordinateTransformations": [{"type": "scale", "scale": [1.0] * len(axes)}],
+            }
+        ],
+        "metadata": {"description": description},
+    }
+
+
+def image_label(
+    classes: Sequence[Mapping[str, Any]],
+    class_ids: Iterable[int],
+    fill: int,
+    source_image: str | None = None,
+) -> dict[str, Any]:
+    """The ``image-label`` attribute of a class map: colours and names of ``class_ids`` and the
+    fill value (transparent); ``source_image`` is the relative path of its OME image, if any."""
+    colors = label_colors(classes, [*class_ids, fill], transparent=(fill,))
+    by_id = {int(c["id"]): c for c in classes}
+    properties = []
+    for v in colors:
+        c = by_id.get(v, {})
+        prop: dict[str, Any] = {"label-value": v, "name": c.get("name", str(v))}
+        if c.get("role"):
+            prop["role"] = c["role"]
+        properties.append(prop)
+    out: dict[str, Any] = {
+        "version": OME_VERSION,
+        "colors": [{"label-value": v, "rgba": list(rgba)} for v, rgba in colors.items()],
+        "properties": properties,
+    }
+    if source_image is not None:
+        out["source"] = {"image": source_image}
+    return out
+
+
+def padding_note(fill: int, ontology: str) -> str:
+    """What the stacked ``sample`` axis and the padding mean (the multiscale's description)."""
+    return (
+        "harmonize store: samples stacked along 'sample'; sample i covers "
+        f"[i, :height[i], :width[i]], the rest is padding with the fill value {fill}. "
+        f"Label values are ontology ids ({ontology})."
+    )
+
+
+#: Axes of a stacked class or instance map.
+LABEL_AXES = (("sample", SAMPLE_AXIS_TYPE), ("y", "space"), ("x", "space"))
+
+
 def source_ome_attrs(meta: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ``ome`` group attribute of one source group, or None when it has no semantic layer.
 
@@ -92,48 +153,12 @@ def source_ome_attrs(meta: Mapping[str, Any], source: Mapping[str, Any]) -> dict
     """
     if "semantic" not in source["layers"]:
         return None
-    classes = meta["ontology"]["classes"]
     fill = int(source["fill_semantic"])
-    values = [*meta["class_ids"], fill]
-    colors = label_colors(classes, values, transparent=(fill,))
-    by_id = {int(c["id"]): c for c in classes}
-    properties = []
-    for v in colors:
-        c = by_id.get(v, {})
-        prop: dict[str, Any] = {"label-value": v, "name": c.get("name", str(v))}
-        if c.get("role"):
-            prop["role"] = c["role"]
-        properties.append(prop)
+    note = padding_note(fill, meta["ontology"]["name"])
     return {
         "version": OME_VERSION,
-        "multiscales": [
-            {
-                "name": "semantic",
-                "axes": [
-                    {"name": "sample", "type": SAMPLE_AXIS_TYPE},
-                    {"name": "y", "type": "space"},
-                    {"name": "x", "type": "space"},
-                ],
-                "datasets": [
-                    {
-                        "path": "semantic",
-                        "coordinateTransformations": [{"type": "scale", "scale": [1.0, 1.0, 1.0]}],
-                    }
-                ],
-                "metadata": {
-                    "description": (
-                        "harmonize store: samples stacked along 'sample'; sample i covers "
-                        "[i, :height[i], :width[i]], the rest is padding with the fill value "
-                        f"{fill}. Label values are ontology ids ({meta['ontology']['name']})."
-                    )
-                },
-            }
-        ],
-        "image-label": {
-            "version": OME_VERSION,
-            "colors": [{"label-value": v, "rgba": list(rgba)} for v, rgba in colors.items()],
-            "properties": properties,
-        },
+        "multiscales": [multiscale("semantic", "semantic", LABEL_AXES, note)],
+        "image-label": image_label(meta["ontology"]["classes"], meta["class_ids"], fill),
     }
 
 
