@@ -96,7 +96,7 @@ def view_layers(
             s = store.sample(source, sample)
         lay = next(x for x in store.layouts if x.name == s.source)
         prefix = f"{s.source}/{s.sample_id}"
-        arrays = {name: s._layer(name) for name in ORDER if name in lay.layers}
+        arrays = {name: getattr(s, name) for name in ORDER if name in lay.layers}
         return _layers(prefix, lay, arrays, ("y", "x"), classes, store.class_ids, visible=True)
     out: list[Layer] = []
     for k, lay in enumerate(x for x in store.layouts if source in (None, x.name)):
