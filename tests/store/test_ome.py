@@ -38,8 +38,17 @@ def store_url(tmp_path_factory) -> str:
     return cfg.output.path
 
 
-def _reference_colors() -> dict[int, tuple[int, int, int]]:
-    onto = load_ontology("nuclei")
+@pytest.fixture(scope="module")
+def scene_url(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("ome_scene")
+    cfg = load_config(configs_dir() / "scene_merged.yaml")
+    cfg = demo_config(cfg, tmp / "data", tmp / "out", n=1, cache={}, datasets=("pascal_voc",))
+    run(cfg, workers=1)
+    return cfg.output.path
+
+
+def _reference_colors(ontology: str = "nuclei") -> dict[int, tuple[int, int, int]]:
+    onto = load_ontology(ontology)
     return {int(c.id): tuple(c.color) for c in [*onto.nodes, *onto.special]}
 
 
@@ -58,13 +67,20 @@ def _consolidate(group) -> None:
         zarr.consolidate_metadata(group.store)
 
 
-def test_every_source_validates_as_an_ome_zarr_05_label_image(store_url: str) -> None:
+@pytest.mark.parametrize(
+    ("which", "ontology", "sources"),
+    [("store_url", "nuclei", SOURCES), ("scene_url", "scene", ("voc",))],
+)
+def test_every_source_validates_as_an_ome_zarr_05_label_image(
+    which: str, ontology: str, sources: tuple[str, ...], request
+) -> None:
     import ome_zarr_models
     from ome_zarr_models.v05.image_label import ImageLabel
 
-    ref = _reference_colors()
-    for source in SOURCES:
-        g = zarr.open_group(f"{store_url}/sources/{source}", mode="r")
+    url = request.getfixturevalue(which)
+    ref = _reference_colors(ontology)
+    for source in sources:
+        g = zarr.open_group(f"{url}/sources/{source}", mode="r")
         model = ome_zarr_models.open_ome_zarr(g)
         assert isinstance(model, ImageLabel)
         (ms,) = model.ome_attributes.multiscales
@@ -81,7 +97,7 @@ def test_every_source_validates_as_an_ome_zarr_05_label_image(store_url: str) ->
             assert rgba[:3] == ref[v]
             assert rgba[3] == (0 if v == fill else 255)
         names = {p.label_value: p.model_extra["name"] for p in label.properties}
-        onto = load_ontology("nuclei")
+        onto = load_ontology(ontology)
         assert names == {
             int(c.id): c.name for c in [*onto.nodes, *onto.special] if int(c.id) in got
         }
