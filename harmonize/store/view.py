@@ -7,10 +7,14 @@ viewer and is the only code that touches napari.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from harmonize.errors import StoreError
+from harmonize.store.layout import SourceLayout
 from harmonize.store.ome import label_colors
 from harmonize.store.reader import Store
 
@@ -108,7 +112,17 @@ def view_layers(
     return out
 
 
-def _layers(prefix, lay, arrays, axes, classes, class_ids, *, visible: bool) -> list[Layer]:
+def _layers(
+    prefix: str,
+    lay: SourceLayout,
+    arrays: dict[str, Any],
+    axes: tuple[str, ...],
+    classes: Sequence[Mapping[str, Any]],
+    class_ids: np.ndarray,
+    *,
+    visible: bool,
+) -> list[Layer]:
+    """The layers of one source (or one sample of it), in :data:`ORDER`."""
     fill = lay.fill_semantic
     colors = {
         v: tuple(c / 255 for c in rgba)
