@@ -16,6 +16,7 @@ from harmonize.cli import leakage as _leakage
 from harmonize.cli import report as _report
 from harmonize.cli import run as _run
 from harmonize.cli import taxonomy as _taxonomy
+from harmonize.cli import view as _view
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -33,6 +34,7 @@ _config.register(app)
 _report.register(app)
 _diff.register(app)
 _leakage.register(app)
+_view.register(app)
 
 
 def _version(value: bool) -> None:

@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     export.command("coco")(export_coco_cmd)
     export.command("pannuke")(export_pannuke_cmd)
     export.command("hovernet")(export_hovernet_cmd)
+    export.command("ome-zarr")(export_ome_zarr_cmd)
     app.add_typer(export, name="export")
 
 
@@ -99,3 +100,16 @@ def export_hovernet_cmd(
         f"wrote {r['patches']} patches under {out} "
         f"({r['skipped_samples']} samples smaller than the patch skipped)"
     )
+
+
+def export_ome_zarr_cmd(
+    store: str = typer.Argument(..., help="Store path or URL."),
+    out: Path = typer.Argument(..., help="New output folder (OME-Zarr 0.5, Zarr v3)."),
+) -> None:
+    """Copy images (channel-first) and label maps into OME-Zarr 0.5 images with labels (napari,
+    ome_zarr). The store's class maps are already OME label images without this copy."""
+    from harmonize.export.ome_zarr import export_ome_zarr
+    from harmonize.store import open_store
+
+    r = export_ome_zarr(open_store(store), out)
+    typer.echo(f"wrote {r['samples']} samples of {len(r['sources'])} sources under {out}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from harmonize.errors import HarmonizeError, StoreError
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
+from harmonize.store.ome import write_ome_metadata
 from harmonize.types import BOX_DTYPE, HarmonizedSample
 
 __all__ = [
@@ -567,6 +568,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
     meta["status"] = "complete"
     meta["completed"] = utc_timestamp()
     group.attrs["harmonize"] = meta
+    write_ome_metadata(group)  # OME-NGFF 0.5 label images (harmonize/store/ome.py)
     # one metadata document for the whole store: xarray opens it without warnings and a remote
     # open costs one request
     import warnings
