@@ -18,7 +18,7 @@ from harmonize.store import open_store
 DOC = Path(__file__).resolve().parents[2] / "docs" / "store-format.md"
 
 
-def _open_xarray(url: str, group: str):
+def _open_xarray(url: str, group: str | None):
     import xarray as xr
 
     with warnings.catch_warnings():
@@ -106,6 +106,10 @@ def test_citypersons_boxes_link_to_the_stored_instances(tmp_path) -> None:
     )
     run(cfg, workers=1)
     store = open_store(cfg.output.path)
+    assert not _open_xarray(cfg.output.path, None).data_vars  # the root: attributes only
+    ds = _open_xarray(cfg.output.path, "sources/cityscapes")
+    assert ds["box_stored_instance"].coords["box_label_name"].size == ds.sizes["box"] > 0
+    assert "sample_id" in ds["instance"].coords and "instance" in ds.data_vars
     truth = cache["citypersons"].samples
     cp_name = {lab.id: lab.name for lab in labelsCp}
     linked = 0
