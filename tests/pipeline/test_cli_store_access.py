@@ -19,6 +19,7 @@ from harmonize.pipeline import load_config, run
 from harmonize.pipeline.demo import configs_dir, demo_config
 
 TOKEN = "s3cr3t"
+TAXONOMIES = Path(__file__).resolve().parents[2] / "taxonomies"
 
 
 class NoCredentialsError(Exception):
@@ -101,6 +102,8 @@ def guarded_store(tmp_path_factory) -> tuple[str, Path, int]:
         ["report", "--html", "r.html"],
         ["export", "png", "{URL}", "out"],
         ["leakage"],
+        ["coverage", "nuclei", "--store", "{URL}"],
+        ["diff", str(TAXONOMIES), str(TAXONOMIES), "--store", "{URL}"],
     ],
 )
 def test_missing_credentials_are_one_line_exit_2(
