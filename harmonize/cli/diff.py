@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from harmonize.cli._store import open_cli_store, storage_options_option, store_access
+
 FORMATS = ("text", "markdown", "json", "html")
 
 
@@ -57,6 +59,7 @@ def diff_cmd(
     store: str | None = typer.Option(None, "--store", help="Store: add the data impact."),
     fmt: str = typer.Option("text", "--format", "-f", help="text, markdown, json or html."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    storage_options: str | None = storage_options_option(),
 ) -> None:
     """Compare two taxonomy sets. Exit code 0 when nothing changed, 1 when something did."""
     from harmonize.report.diff import DiffReport, print_text, render, store_impact
@@ -76,9 +79,9 @@ def diff_cmd(
     d = diff(old_set, new_set)
     impact = None
     if store is not None:
-        from harmonize.store import open_store
-
-        impact = store_impact(d, old_set, new_set, open_store(store))
+        opened = open_cli_store(store, storage_options, None)
+        with store_access(store):
+            impact = store_impact(d, old_set, new_set, opened)
     report = DiffReport(d, impact)
     if fmt == "text" and output is None:
         print_text(report, _console())
@@ -104,6 +107,7 @@ def coverage_cmd(
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text, markdown, json or html."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    storage_options: str | None = storage_options_option(),
 ) -> None:
     """Matrix of datasets x ontology nodes: exact / approx / coarse / partial / absent."""
     from harmonize.report.coverage import coverage_for, print_text, render, split
@@ -111,10 +115,9 @@ def coverage_cmd(
     _check_format(fmt)
     opened = None
     if store is not None:
-        from harmonize.store import open_store
-
-        opened = open_store(store)
-    cov = coverage_for(ontology, config=config, store=opened)
+        opened = open_cli_store(store, storage_options, config)  # and the config's options
+    with store_access(store or ""):
+        cov = coverage_for(ontology, config=config, store=opened)
     sp = None
     if split_ is not None:
         parts = [p.strip() for p in split_.split(",") if p.strip()]

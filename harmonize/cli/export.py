@@ -6,6 +6,13 @@ from pathlib import Path
 
 import typer
 
+from harmonize.cli._store import (
+    config_option,
+    open_cli_store,
+    storage_options_option,
+    store_access,
+)
+
 
 def register(app: typer.Typer) -> None:
     export = typer.Typer(
@@ -30,14 +37,17 @@ def export_png_cmd(
         "--ids",
         help="Label values: 'train' (contiguous 0..C-1, default) or 'raw' (ontology ids).",
     ),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Write images/ and annotations/ PNGs per split, classes.json and mmseg_dataset.py."""
     from harmonize.export.png import export_png
-    from harmonize.store import open_store
 
     if ids not in ("train", "raw"):
         raise typer.BadParameter("must be 'train' or 'raw'", param_hint="--ids")
-    n = export_png(open_store(store), out, instances=instances, ids=ids)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        n = export_png(opened, out, instances=instances, ids=ids)
     typer.echo(f"wrote {n} samples under {out}")
 
 
@@ -47,14 +57,17 @@ def export_coco_cmd(
     images: str = typer.Option(
         "png", "--images", help="'png' (write images), 'link' (symlink source files) or 'none'."
     ),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Write COCO instance-segmentation JSON (RLE) per source and split, plus images."""
     from harmonize.export.coco import export_coco
-    from harmonize.store import open_store
 
     if images not in ("png", "link", "none"):
         raise typer.BadParameter("must be 'png', 'link' or 'none'", param_hint="--images")
-    r = export_coco(open_store(store), out, images=images)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        r = export_coco(opened, out, images=images)
     typer.echo(
         f"wrote {r['images']} images, {r['annotations']} annotations in {len(r['files'])} files "
         f"under {out} ({r['skipped_instances']} instances of special classes skipped)"
@@ -68,12 +81,15 @@ def export_pannuke_cmd(
     pad: bool = typer.Option(
         True, "--pad/--drop-partial", help="Pad border tiles (default) or drop them."
     ),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Write PanNuke folds (images.npy, masks.npy, types.npy) for CellViT / PanNuke-metrics."""
     from harmonize.export.pannuke import export_pannuke
-    from harmonize.store import open_store
 
-    r = export_pannuke(open_store(store), out, patch=patch, pad=pad)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        r = export_pannuke(opened, out, patch=patch, pad=pad)
     typer.echo(
         f"wrote {r['tiles']} tiles in {len(r['folds'])} folds under {out} "
         f"({r['dropped_instances']} instances with no PanNuke class dropped)"
@@ -88,14 +104,17 @@ def export_hovernet_cmd(
     mode: str = typer.Option(
         "mirror", "--mode", help="'mirror' (reflect-pad, default) or 'valid'."
     ),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Write HoVer-Net training patches (.npy RGB + instance + type) and type_info.json."""
     from harmonize.export.hovernet import export_hovernet
-    from harmonize.store import open_store
 
     if mode not in ("mirror", "valid"):
         raise typer.BadParameter("must be 'mirror' or 'valid'", param_hint="--mode")
-    r = export_hovernet(open_store(store), out, patch_size=patch_size, step=step, mode=mode)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        r = export_hovernet(opened, out, patch_size=patch_size, step=step, mode=mode)
     typer.echo(
         f"wrote {r['patches']} patches under {out} "
         f"({r['skipped_samples']} samples smaller than the patch skipped)"

@@ -7,6 +7,13 @@ from typing import Any
 
 import typer
 
+from harmonize.cli._store import (
+    config_option,
+    open_cli_store,
+    storage_options_option,
+    store_access,
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command("leakage")(leakage_cmd)
@@ -57,6 +64,8 @@ def leakage_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
     fail: bool = typer.Option(False, "--fail", help="Exit with code 1 when leaks are found."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Find images that appear in more than one source or split: exact copies, crops and rescaled
     copies (see docs/leakage.md for the tolerance)."""
@@ -68,10 +77,11 @@ def leakage_cmd(
         params = LeakageParams(min_score=threshold, max_side=max_side, octaves=octaves)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    opened = open_cli_store(store, storage_options, config, allow_incomplete=True)
     progress, ctx = _progress(quiet or (fmt == "json" and output is None))
-    with ctx:
+    with ctx, store_access(store):
         report = find_leakage(
-            store, params=params, sources=source or None, splits=split or None, progress=progress
+            opened, params=params, sources=source or None, splits=split or None, progress=progress
         )
     text = report.render(fmt)  # type: ignore[arg-type]
     if output is not None:

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import typer
 
+from harmonize.cli._store import (
+    config_option,
+    open_cli_store,
+    storage_options_option,
+    store_access,
+)
+
 
 class StatsFormat(StrEnum):
     text = "text"
@@ -28,6 +35,8 @@ def stats_cmd(
     no_sizes: bool = typer.Option(
         False, "--no-sizes", help="Counts only; skip reading instance maps for sizes."
     ),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Per source and class: images, pixels, instances, instance sizes, ignore fraction."""
     import json
@@ -38,7 +47,9 @@ def stats_cmd(
     bad = [k for k in keys if k not in GROUP_KEYS]
     if bad or not keys:
         raise typer.BadParameter(f"--by takes keys among {', '.join(GROUP_KEYS)}; got {by!r}")
-    st = store_stats(store, by=keys, sizes=not no_sizes)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        st = store_stats(opened, by=keys, sizes=not no_sizes)
     if fmt is StatsFormat.json:
         typer.echo(json.dumps(st.to_dict(), indent=2))
         return
@@ -66,9 +77,13 @@ def report_cmd(
     html: Path = typer.Option(..., "--html", help="Write the self-contained HTML page here."),
     per_source: int = typer.Option(4, "--per-source", min=0, help="Previews per source."),
     max_side: int = typer.Option(256, "--max-side", min=16, help="Preview panel size, px."),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """One self-contained HTML page: ontology, coverage, histograms, statistics, previews."""
     from harmonize.report.html import write_report
 
-    out = write_report(store, html, per_source=per_source, max_side=max_side)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        out = write_report(opened, html, per_source=per_source, max_side=max_side)
     typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")

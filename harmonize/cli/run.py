@@ -7,6 +7,13 @@ from pathlib import Path
 
 import typer
 
+from harmonize.cli._store import (
+    config_option,
+    open_cli_store,
+    storage_options_option,
+    store_access,
+)
+
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_cmd)
@@ -210,14 +217,19 @@ def store_info(s) -> dict:
 def info_cmd(
     store: str = typer.Argument(..., help="Store path or URL."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Say what is in a store: sources, samples, classes and their pixel shares."""
+    s = open_cli_store(store, storage_options, config, allow_incomplete=True)
+    with store_access(store):
+        _print_info(s, as_json)
+
+
+def _print_info(s, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from harmonize.store import open_store
-
-    s = open_store(store, allow_incomplete=True)
     if as_json:
         typer.echo(json.dumps(store_info(s), indent=2))
         return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -79,6 +79,8 @@ class Reader(abc.ABC):
     layout_hint: ClassVar[str] = ""
     #: Name of the taxonomy encoding the semantic values are in (``None`` = the taxonomy's first).
     encoding: str | None = None
+    #: Label id -> name of the ``label`` field of the reader's box tables (``None``: no boxes).
+    box_labels: ClassVar[Mapping[int, str] | None] = None
 
     def __init__(
         self,

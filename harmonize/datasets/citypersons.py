@@ -29,7 +29,8 @@ import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -141,6 +142,9 @@ class CityPersonsReader(CityscapesReader):
 
     name = "citypersons"
     split_names = ("train", "val")
+    box_labels: ClassVar[Mapping[int, str]] = MappingProxyType(
+        {v: k for k, v in BOX_LABELS.items()}
+    )
     layout_hint = (
         "expected a Cityscapes root (leftImg8bit/, gtFine/) with "
         "gtBboxCityPersons/{split}/{city}/{stem}_gtBboxCityPersons.json"

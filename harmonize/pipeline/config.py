@@ -301,6 +301,16 @@ def config_from_dict(data: dict[str, Any], base: str | PathLike[str] | None = No
     return cfg.with_base(base)
 
 
+def env_storage_options() -> dict[str, Any]:
+    """Storage options from the environment variable ``HARMONIZE_STORAGE_OPTIONS`` (a JSON
+    object), ``{}`` if unset."""
+    import os
+
+    return parse_storage_options(
+        os.environ.get("HARMONIZE_STORAGE_OPTIONS"), "HARMONIZE_STORAGE_OPTIONS"
+    )
+
+
 def parse_storage_options(text: str | None, what: str) -> dict[str, Any]:
     """Storage options given as JSON text (``--storage-options``, ``HARMONIZE_STORAGE_OPTIONS``).
 

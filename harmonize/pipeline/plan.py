@@ -306,6 +306,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             layers=layers,
             boxes=out.boxes,
             instance_dtype=out.instance_dtype,
+            extra=_box_extra(reader) if out.boxes else {},
         )
         sources.append(
             SourcePlan(
@@ -340,6 +341,13 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     )
     plan.digest = _digest(plan)
     return plan
+
+
+def _box_extra(reader: Any) -> dict[str, Any]:
+    """``SourceLayout.extra`` of a source writing boxes: its reader's box label names (JSON keys
+    are strings), which ``finalize`` stores as ``box_label_name``."""
+    labels = getattr(reader, "box_labels", None) or {}
+    return {"box_labels": {str(k): str(v) for k, v in sorted(labels.items())}}
 
 
 def _digest(plan: Plan) -> str:

@@ -29,7 +29,12 @@ from harmonize.errors import (
     RunInterruptedError,
     StoreError,
 )
-from harmonize.pipeline.config import RunConfig, load_config, with_storage_options
+from harmonize.pipeline.config import (
+    RunConfig,
+    env_storage_options,
+    load_config,
+    with_storage_options,
+)
 from harmonize.pipeline.plan import ShardTask, make_plan
 
 __all__ = ["RunReport", "process_shard", "run"]
@@ -487,7 +492,7 @@ def run(
     """
 
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
-    cfg = with_storage_options(cfg, {**_env_storage_options(), **(storage_options or {})})
+    cfg = with_storage_options(cfg, {**env_storage_options(), **(storage_options or {})})
     t0 = time.perf_counter()
     _READERS.clear()  # in-process shards (one worker) must not reuse readers of an earlier run
     kind = executor or ("dask" if scheduler else cfg.executor.kind)
@@ -509,15 +514,6 @@ def run(
     finally:
         if pool is not None:
             pool.shutdown(wait=used[0], cancel_futures=True)
-
-
-def _env_storage_options() -> dict[str, Any]:
-    """Storage options from ``HARMONIZE_STORAGE_OPTIONS`` (a JSON object), if set."""
-    from harmonize.pipeline.config import parse_storage_options
-
-    return parse_storage_options(
-        os.environ.get("HARMONIZE_STORAGE_OPTIONS"), "HARMONIZE_STORAGE_OPTIONS"
-    )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -587,11 +583,11 @@ CREATING_GRACE_SECONDS = 600.0
 def _refuse_recent_creation(url: str, so: dict | None) -> None:
     """Remote stores are not locked: a store another run started creating recently is refused
     (it may be alive); one older than :data:`CREATING_GRACE_SECONDS` is taken as crashed."""
-    from harmonize.store.writer import open_group
+    from harmonize.store.writer import open_group, parse_utc_timestamp
 
     meta = open_group(url, mode="r", storage_options=so).attrs.get("harmonize") or {}
-    since = meta.get("creating_since")
-    age = time.time() - since if isinstance(since, int | float) else 0.0
+    since = parse_utc_timestamp(meta.get("creating_since"))
+    age = time.time() - since if since is not None else 0.0
     if age < CREATING_GRACE_SECONDS:
         raise StoreError(
             f"another run began creating this store {age:.0f} s ago and URL stores are not "

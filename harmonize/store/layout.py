@@ -11,10 +11,12 @@ A store is one Zarr v3 group::
         height, width (N,) uint32    true size of sample i; the rest of its slot is padding
         sample_id, split, paths (N,) strings (paths: JSON list)
         pixel_counts, instance_counts (N, C) int64, columns = root ``class_ids``
+        class_id, class_name (C,)    the columns' ontology ids and names (written by finalize)
         n_instances (N,) uint32
         shard_done (n_shards,) string: JSON summary of a finished shard ("" = not written)
         instance_class (total K,), instance_offset (N + 1,)    written when the run completes
-        box_* (total B, ...), box_offset (N + 1,)              when boxes are written
+        box_* (total B, ...), box_offset (N + 1,)              when boxes are written (label id and
+                                     name, native and stored instance id, xywh, visible xywh)
         valid (N,) bool              False for samples skipped under on_error="skip"
 
 ``H, W`` are the largest sample of that source; smaller samples are padded with the fill value, whose

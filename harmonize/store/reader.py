@@ -166,17 +166,25 @@ class Sample:
 
     @cached_property
     def boxes(self) -> dict[str, np.ndarray] | None:
-        """Box table (``xywh``, ``vis_xywh``, ``label``, ``instance``) or None."""
+        """Box table or None: ``xywh``, ``vis_xywh`` ``(B, 4)``; ``label`` (the box dataset's label
+        id) and ``label_name``; ``instance`` (the native instance id, CityPersons' Cityscapes
+        ``instanceId``) and ``stored_instance`` (the id 1..K of that instance in :attr:`instance`,
+        0 = none). Stores finalized before issue 15 have no ``label_name`` and
+        ``stored_instance``; those keys are then absent."""
         g = self.store._group["sources"][self.source]
         if "box_offset" not in g:
             return None
         r = self.store._ragged(self.source, "box", self.index)
-        return {
+        out = {
             "xywh": r["box_xywh"],
             "vis_xywh": r["box_vis_xywh"],
             "label": r["box_label"],
             "instance": r["box_instance"],
         }
+        for key in ("label_name", "stored_instance"):
+            if f"box_{key}" in r:
+                out[key] = r[f"box_{key}"]
+        return out
 
     @cached_property
     def pixel_counts(self) -> dict[int, int]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from harmonize.errors import HarmonizeError, StoreError
+from harmonize.store.describe import describe_source, stored_instance_ids, write_box_description
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
 from harmonize.store.ome import write_ome_metadata
 from harmonize.types import BOX_DTYPE, HarmonizedSample
@@ -54,6 +55,20 @@ def utc_timestamp() -> str:
     import time
 
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def parse_utc_timestamp(value: Any) -> float | None:
+    """Seconds since the epoch of a :func:`utc_timestamp` string (``None`` if it is not one).
+    Plain numbers (``creating_since`` of stores created before issue 15) are returned as such."""
+    import calendar
+    import time
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(calendar.timegm(time.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
 
 
 def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
@@ -232,7 +247,6 @@ def create_store(
         **root_attrs,
     }
     # until every array exists the store says "creating": a crash in here is redone, not resumed
-    import time
     import uuid
 
     run_id = uuid.uuid4().hex
@@ -241,7 +255,7 @@ def create_store(
         "format_version": FORMAT_VERSION,
         "status": "creating",
         "run_id": run_id,  # who is creating it, and since when (unlocked URL stores check both)
-        "creating_since": time.time(),
+        "creating_since": utc_timestamp(),
     }
     sgroup = root.require_group("sources")
     for s in sources:
@@ -460,6 +474,7 @@ def write_shard(
         if len(s.mixed_instances):
             rec["mixed_instances"] = np.asarray(s.mixed_instances).astype(np.int64).tolist()
         if s.boxes is not None and len(s.boxes):
+            rec["box_stored_instance"] = stored_instance_ids(s).tolist()
             rec["boxes"] = [
                 [
                     float(b[f]) if f not in ("instance_id", "label") else int(b[f])
@@ -539,7 +554,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             [c for cs in classes for c in cs],
             dtype=g["semantic"].dtype if "semantic" in layout.layers else np.uint32,
         )
-        _write_ragged(g, "instance_class", flat, offsets, ("instance",))
+        _write_ragged(g, "instance_class", flat, offsets, ("instance_row",))
         if "semantic" in layout.layers:
             pts = [r.get("class_points", []) for r in records]
             poff = _offsets(pts)
@@ -548,7 +563,7 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
                 g, "classpoint_class", table[:, 0].astype(flat.dtype), poff, ("classpoint",)
             )
             _write_ragged(
-                g, "classpoint_yx", table[:, 1:].astype(np.uint32), None, ("classpoint", "coord")
+                g, "classpoint_yx", table[:, 1:].astype(np.uint32), None, ("classpoint", "yx")
             )
         if layout.boxes:
             boxes = [r.get("boxes", []) for r in records]
@@ -561,10 +576,14 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             _write_ragged(g, "box_label", table["label"], None, ("box",))
             xywh = np.stack([table[f] for f in ("x", "y", "w", "h")], axis=1).astype(np.float32)
             vis = np.stack([table[f] for f in ("vis_x", "vis_y", "vis_w", "vis_h")], axis=1)
-            _write_ragged(g, "box_xywh", xywh, None, ("box", "coord"))
-            _write_ragged(g, "box_vis_xywh", vis.astype(np.float32), None, ("box", "coord"))
+            _write_ragged(g, "box_xywh", xywh, None, ("box", "xywh"))
+            _write_ragged(g, "box_vis_xywh", vis.astype(np.float32), None, ("box", "xywh"))
+            stored = [r.get("box_stored_instance") for r in records if r.get("boxes")]
+            write_box_description(g, layout, table["label"], stored)
     meta = dict(group.attrs["harmonize"])
     meta.update(extra_attrs)
+    for layout in layouts:
+        describe_source(group["sources"][layout.name], layout, meta)
     meta["status"] = "complete"
     meta["completed"] = utc_timestamp()
     group.attrs["harmonize"] = meta

@@ -169,3 +169,38 @@ def test_storage_options_must_be_a_json_object(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(ConfigError, match="HARMONIZE_STORAGE_OPTIONS must be a JSON object"):
         run(load_config(path), workers=1)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_cli_rate_after_a_partial_resume_counts_the_rewritten_shard_only(tmp_path: Path) -> None:
+    """Through the command line: one uncommitted shard of two-sample shards is rewritten, and the
+    rate is that shard's samples over this run's time, not the whole store's."""
+    import zarr
+
+    path = _config_file(tmp_path, samples_per_shard=2)
+    res = runner.invoke(app, ["run", str(path), "-j", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    first = json.loads(res.output)
+    g = zarr.open_group(first["store"], mode="r+")
+    src = next(iter(g["sources"].group_keys()))
+    done = g["sources"][src]["shard_done"]
+    n_in_shard = json.loads(done[0].item())["stop"] - json.loads(done[0].item())["start"]
+    assert first["samples"] > n_in_shard  # the other shards stay committed
+    done[0] = ""  # as if the run had been killed before committing shard 0
+    g.attrs["harmonize"] = {**g.attrs["harmonize"], "status": "incomplete"}
+    res = runner.invoke(app, ["run", str(path), "-j", "1", "--resume", "--json"])
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.output)
+    assert again["processed"] == n_in_shard and again["written"] == first["written"]
+    import pytest
+
+    assert again["samples_per_second"] == pytest.approx(n_in_shard / again["seconds"], rel=0.02)
+
+
+def test_cli_memory_store_with_two_workers_reports_one(tmp_path: Path) -> None:
+    data = load_config(_config_file(tmp_path)).resolved()
+    data["output"]["path"] = "memory://cli-conventions-j2.zarr"
+    path = tmp_path / "mem.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = runner.invoke(app, ["run", str(path), "-j", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["workers"] == 1

@@ -16,6 +16,7 @@ from harmonize.errors import ConfigError, StoreError, TaxonomyError
 from harmonize.pipeline import load_config, run
 from harmonize.pipeline.demo import configs_dir, demo_config
 from harmonize.store import open_store
+from harmonize.store.writer import utc_timestamp
 
 
 def _cfg(tmp_path: Path, *, datasets=("kumar",), **output):
@@ -341,11 +342,30 @@ def test_12_a_url_store_being_created_by_another_run_is_refused(tmp_path: Path) 
         "format_version": 1,
         "status": "creating",
         "run_id": "someone-else",
-        "creating_since": time.time(),
+        "creating_since": utc_timestamp(),  # the format create_store writes
     }
     cfg = _cfg(tmp_path, path=url)
     with pytest.raises(StoreError, match="another run began creating"):
         run(cfg, workers=1, resume=True)
+    g.attrs["harmonize"] = dict(g.attrs["harmonize"], creating_since=time.time())
+    with pytest.raises(StoreError, match="another run began creating"):  # a number: before issue 15
+        run(cfg, workers=1, resume=True)
     assert zarr.open_group(url).attrs["harmonize"]["run_id"] == "someone-else"
     report = run(cfg, workers=1, overwrite=True)  # the user says it is gone
+    assert report.written == report.samples > 0
+
+
+def test_12_a_url_store_whose_creation_is_old_is_taken_as_crashed(tmp_path: Path) -> None:
+    import zarr
+
+    url = "memory://harmonize-hardening/crashed.zarr"
+    g = zarr.open_group(url, mode="w")
+    g.attrs["harmonize"] = {
+        "format": "harmonize.store",
+        "format_version": 2,
+        "status": "creating",
+        "run_id": "someone-else",
+        "creating_since": "2000-01-01T00:00:00Z",
+    }
+    report = run(_cfg(tmp_path, path=url), workers=1, resume=True)
     assert report.written == report.samples > 0

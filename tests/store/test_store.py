@@ -40,7 +40,9 @@ def make_sample(rng, source: str, i: int, h: int, w: int, boxes: bool = False) -
     bx = None
     if boxes:
         bx = np.zeros(2, BOX_DTYPE)
-        bx["instance_id"] = [24000 + i, 0]
+        # the first box belongs to the last native instance (stored id K); a native id the sample
+        # does not have links to no stored instance
+        bx["instance_id"] = [int(present[-1]) if len(present) else 24000 + i, 0]
         bx["label"] = [1, 0]
         bx["x"], bx["y"], bx["w"], bx["h"] = [1.5, 2], [3, 4], [5, 6], [7, 8]
         bx["vis_x"], bx["vis_y"], bx["vis_w"], bx["vis_h"] = [1, 2], [3, 4], [2, 3], [4, 5]
@@ -55,6 +57,7 @@ def build(
     skip: set = frozenset(),
     stop_after: int | None = None,
     boxes: bool = False,
+    store_name: str = "s.zarr",
 ):
     rng = np.random.default_rng(0)
     layouts, tables, data = [], {}, {}
@@ -73,6 +76,7 @@ def build(
                 fill_semantic=IGNORE,
                 n_classes=len(CLASS_IDS),
                 boxes=boxes,
+                extra={"box_labels": {"0": "ignore", "1": "pedestrian"}} if boxes else {},
             )
         )
         tables[name] = {
@@ -80,7 +84,7 @@ def build(
             "split": [d[0].ref.split for d in data[name]],
             "paths": [json.dumps(list(d[0].ref.paths)) for d in data[name]],
         }
-    url = str(tmp_path / "s.zarr")
+    url = str(tmp_path / store_name)
     root = create_store(
         url,
         layouts,
@@ -172,6 +176,9 @@ def test_boxes_round_trip(tmp_path):
     s = open_store(url)[1]
     want = data["p"][1][0].boxes
     np.testing.assert_array_equal(s.boxes["instance"], want["instance_id"])
+    assert s.boxes["label_name"].tolist() == ["pedestrian", "ignore"]
+    k = len(data["p"][1][0].instance_classes)
+    assert s.boxes["stored_instance"].tolist() == [k, 0]
     np.testing.assert_allclose(s.boxes["xywh"][:, 0], want["x"])
     np.testing.assert_allclose(s.boxes["vis_xywh"][:, 2], want["vis_w"])
 
