@@ -524,7 +524,7 @@ def test_labelids_with_bad_ids_are_refused(tmp_path: Path) -> None:
 
 def test_missing_label_files_say_what_a_frame_needs(tmp_path: Path) -> None:
     r = fresh(tmp_path)
-    j, lab, inst, _ = frame_files(r.root)
+    j, lab, _, _ = frame_files(r.root)
     lab.unlink()
     err = first_error(r.root, cross_check=True, source="png")
     assert isinstance(err, MissingFileError) and str(lab) in str(err)
