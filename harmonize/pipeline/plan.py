@@ -30,7 +30,7 @@ __all__ = [
     "peek_shape",
 ]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".svs", ".bmp"}
 
 
 @dataclass(frozen=True)
