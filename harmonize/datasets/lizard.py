@@ -235,7 +235,8 @@ class LizardReader(Reader):
         label = Path(label_s)
         if image_s is None and self.images:
             raise MissingFileError(
-                f"image {stem}.png (listed in info.csv) is in neither {' nor '.join(IMAGE_DIRS)}",
+                f"image {stem}.png (listed in info.csv) is in neither {' nor '.join(IMAGE_DIRS)} "
+                "(a run whose output.layers leave out `image` reads the labels without it)",
                 path=self.root / IMAGE_DIRS[0] / f"{stem}.png",
             )
         mat = read_mat(label, ["inst_map", "id", "class"])

@@ -326,7 +326,9 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
                 cm,
                 layout,
                 str(getattr(mapping, "_source", "") or ""),
-                label_space(tax, onto, mapping, level, coarse_policy=coarse).to_dict(),
+                _instances_listed(
+                    label_space(tax, onto, mapping, level, coarse_policy=coarse).to_dict(), kept
+                ),
             )
         )
     table = ontology_table(onto)
@@ -350,6 +352,24 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     )
     plan.digest = _digest(plan)
     return plan
+
+
+def _instances_listed(space: dict[str, Any], refs: list[SampleRef]) -> dict[str, Any]:
+    """A source's label space with what its listed files say about instances.
+
+    A sample whose files carry no instance labels is listed with ``meta["instances"] = False``
+    (Cityscapes frames that ship only ``_labelIds.png``). Their count is recorded as
+    ``samples_without_instances``; when no sample has instance labels, ``instances`` is ``False``
+    and ``gives`` says so, whatever the taxonomy allows.
+    """
+    lacking = sum(1 for r in refs if r.meta.get("instances") is False)
+    if not lacking:
+        return space
+    out = {**space, "samples_without_instances": lacking}
+    if lacking == len(refs):
+        out["instances"] = False
+        out["gives"] = "classes" if out["class_info"] else "none"
+    return out
 
 
 def _digest(plan: Plan) -> str:

@@ -36,6 +36,10 @@ EVA_IDS = {"Epithelial": 1, "Lymphocyte": 2, "Neutrophil": 3, "Macrophage": 4, "
 class TestMoNuSAC(ReaderContract):
     dataset = "monusac"
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": (56, 64)}
+    needs_image_files = True  # the XML holds no size: the image header gives it
+
+    def image_files(self, result: SynthResult) -> list[Path]:
+        return sorted(p for p in result.root.rglob("*") if p.suffix in (".tif", ".svs"))
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
         xml = root / TEST / "TCGA-2Z-A9JG-01Z-00-DX1" / "TCGA-2Z-A9JG-01Z-00-DX1_1.xml"
