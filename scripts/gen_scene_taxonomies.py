@@ -570,7 +570,8 @@ Sources:
 
 Ids are the COCO category ids of labels.txt at 876a7db (1..182; 0 unlabeled) -- NOT PNG values:
 stuffthingmaps PNG value = id - 1 and 255 = unlabeled (encoding `stuffthingmaps_png`, the default);
-the 10k .mat `S` holds the ids themselves (encoding `cocostuff10k_mat`). labels.txt is not parsed
+the 10k .mat `S` holds the ids themselves (encoding `cocostuff10k_mat`), and so does the stuff-only
+JSON rasterized (encoding `stuff_json`, whose 183 'other' reads as unlabeled). labels.txt is not parsed
 at run time (PR nightrome/cocostuff#31 changed its index space; final content unverified [U]).
 
 Unused ids: 12 street sign, 26 hat, 29 shoe, 30 eye glasses, 45 plate, 66 mirror, 68 window,
@@ -658,6 +659,19 @@ def coco_taxonomy(coco: list[CocoClass]) -> dict[str, Any]:
                 ),
                 "dtype": "uint8",
                 "offset": 0,
+            },
+            {
+                "name": "stuff_json",
+                "description": (
+                    "stuff_{train,val}2017.json (stuff_trainval2017.zip, COCO format, RLE) "
+                    "rasterized: category_id per pixel (92..182 stuff = id), 0 where no annotation "
+                    "covers the pixel (unlabeled). 183 'other' (every pixel of a COCO thing, "
+                    "merged) names no class of this taxonomy: the thing's class is not given, so "
+                    "it is read as unlabeled too."
+                ),
+                "dtype": "uint8",
+                "offset": 0,
+                "special": {0: 0, 183: 0},
             },
         ],
         "classes": classes,

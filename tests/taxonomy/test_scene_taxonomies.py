@@ -270,8 +270,11 @@ def test_coco_stuff_ids_and_encodings() -> None:
     )
     for c in tax.classes[1:]:
         assert c.instances == (c.id <= 91 and c.id not in COCO_UNUSED_IDS), c.name
-    png, mat = tax.encodings
+    png, mat, stuff_json = tax.encodings
     assert (png.name, mat.name) == ("stuffthingmaps_png", "cocostuff10k_mat")
+    # §3.5: the stuff-only JSON's category_id is the id; 183 'other' (merged things) is no class
+    assert stuff_json.name == "stuff_json" and stuff_json.offset == 0
+    assert stuff_json.special == {0: 0, 183: 0}
     # §3.2: PNG value = id - 1, 255 = unlabeled; §3.4: .mat S = id.
     for c in tax.classes:
         value = next((v for v, cid in png.special.items() if cid == c.id), c.id + png.offset)
