@@ -596,5 +596,5 @@ register(
     "monusac",
     reader=MoNuSACReader,
     synthesize=synthesize,
-    description="MoNuSAC 2020: per-patient .tif + Aperio XML, 4 classes + Ambiguous, 40x",
+    description="MoNuSAC 2020: per-patient .tif (or .svs) + Aperio XML, 4 classes + Ambiguous, 40x",
 )
