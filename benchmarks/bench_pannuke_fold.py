@@ -35,7 +35,8 @@ def write_fold(root: Path, patches: int, unique: int = 16, block: int = 64) -> P
     """``root/PanNuke/Fold 1`` (plus empty-free folds 2, 3 absent) with ``patches`` patches."""
     import numpy as np
 
-    from harmonize.datasets.pannuke import TISSUES, _make_patch, fold_paths
+    from harmonize.datasets.pannuke import TISSUES, fold_paths
+    from harmonize.lookalike.pannuke import _make_patch
 
     base = root / "PanNuke"
     fold_dir, images_p, types_p, masks_p = fold_paths(base, 1)

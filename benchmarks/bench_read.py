@@ -29,6 +29,14 @@ from pathlib import Path
 import numpy as np
 
 LAYERS = ["semantic", "instance", "image"]
+_DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
+
+
+def _pipeline() -> str:
+    """``zarrs`` or ``zarr``: the codec pipeline harmonize set up in this process."""
+    from harmonize.store._zarr import pipeline_name
+
+    return "zarrs" if pipeline_name().startswith("zarrs") else "zarr"
 
 
 def _run_store(dataset: str, root: Path, out: Path, ontology: str, options: dict | None = None):
@@ -89,13 +97,24 @@ def contenders(store_url: Path, patch: int, n: int, pngs: bool) -> dict[str, flo
         pass
 
     g = zarr.open_group(str(store_url), mode="r")
-    handles = {name: {k: g["sources"][name][k] for k in LAYERS} for name in store.sources}
 
-    def plain(i):
-        src, local, y0, x0, _ = pos[i]
-        return {k: a[local, y0 : y0 + patch, x0 : x0 + patch] for k, a in handles[src].items()}
+    def plain_reader(group):
+        handles = {name: {k: group["sources"][name][k] for k in LAYERS} for name in store.sources}
 
-    rates["plain zarr, cached handles"] = _rate(plain, n)
+        def plain(i):
+            src, local, y0, x0, _ = pos[i]
+            return {k: a[local, y0 : y0 + patch, x0 : x0 + patch] for k, a in handles[src].items()}
+
+        return plain
+
+    # the same pipeline as the TrainingSet (harmonize configured zarr with zarrs, when installed)
+    rates[f"plain zarr, cached handles ({_pipeline()})"] = _rate(plain_reader(g), n)
+    if _pipeline() != "zarr":
+        # what a plain zarr-python user gets without zarrs: its own Python codec pipeline
+        with zarr.config.set({"codec_pipeline.path": _DEFAULT_PIPELINE}):
+            g0 = zarr.open_group(str(store_url), mode="r")
+            plain0 = plain_reader(g0)
+        rates["plain zarr, cached handles (zarr)"] = _rate(plain0, n)
 
     if pngs:
         from PIL import Image
@@ -199,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Cityscapes look-alikes {h}x{w}, {args.patch} px patches, image+semantic+instance, "
             "1 process",
             rates,
-            "plain zarr, cached handles",
+            f"plain zarr, cached handles ({_pipeline()})",
         )
         if "Pillow PNG decode + crop" in rates:
             bal = rates.get('TrainingSet balance="class"')
@@ -225,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             _table(
                 f"{name} look-alikes {size[0]}x{size[1]}, 256 px patches",
                 rates,
-                "plain zarr, cached handles",
+                f"plain zarr, cached handles ({_pipeline()})",
             )
     print(json.dumps({"note": "ratios are measured within this run; the machine may be shared"}))
     return 0

@@ -16,7 +16,6 @@ import pytest
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from harmonize.datasets._synth import he_image, random_ellipses
 from harmonize.leakage import (
     ImageRef,
     LeakageParams,
@@ -24,6 +23,7 @@ from harmonize.leakage import (
     find_duplicates,
     find_leakage,
 )
+from harmonize.lookalike._draw import he_image, random_ellipses
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Dataset readers and look-alike generators, one module per dataset, found through a registry.
+"""Dataset readers, one module per dataset, and a registry pairing each with its look-alike.
 
 >>> from harmonize import datasets
 >>> datasets.names()                                       # doctest: +ELLIPSIS
@@ -7,20 +7,28 @@
 >>> result = spec.synthesize("/tmp/CoNSeP", n=4, seed=0)   # doctest: +SKIP
 >>> reader = spec.reader(result.root)                      # doctest: +SKIP
 
+A reader module (``harmonize/datasets/<name>.py``) reads like its format's description: the layout,
+the decisions where the format is silent, the :class:`Reader`. Its look-alike generator lives apart,
+in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`), and is registered by name
+(``synthesize="harmonize.lookalike.<name>:synthesize"``): :attr:`DatasetSpec.synthesize` imports it
+on first use, so reading never loads generator code. ``harmonize.lookalike`` may import this
+package (format constants, path helpers); this package never imports ``harmonize.lookalike``.
+
 Modules are imported on first use so that the CLI starts fast. Adding a dataset means one module here
-(which calls :func:`register`), one taxonomy YAML and one test file; the module list below is the only
-shared line to touch.
+(which calls :func:`register`), one look-alike module, one taxonomy YAML and one test file; the
+module list below is the only shared line to touch.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from harmonize.datasets.base import OnError, Reader, Skipped, SynthResult, SynthTruth
+from harmonize.datasets.base import OnError, Reader, Skipped, Synthesize, SynthResult, SynthTruth
 
 __all__ = [
     "DatasetSpec",
@@ -29,6 +37,7 @@ __all__ = [
     "Skipped",
     "SynthResult",
     "SynthTruth",
+    "Synthesize",
     "get",
     "names",
     "open_reader",
@@ -61,23 +70,46 @@ class DatasetSpec:
 
     name: str
     reader: type[Reader]
-    synthesize: Callable[..., SynthResult]
+    #: The look-alike generator, or its ``"module:function"`` name (imported by :attr:`synthesize`).
+    generator: Synthesize | str
     description: str
     #: Name of the dataset taxonomy YAML (``taxonomies/datasets/<taxonomy>.yaml``).
     taxonomy: str
+
+    @property
+    def synthesize(self) -> Synthesize:
+        """The look-alike generator; a generator registered by name is imported on first use."""
+        if isinstance(self.generator, str):
+            return _import_generator(self.generator)
+        return self.generator
+
+
+@functools.cache
+def _import_generator(target: str) -> Synthesize:
+    """Import ``"package.module:function"``."""
+    module, _, attr = target.partition(":")
+    return cast(Synthesize, getattr(importlib.import_module(module), attr))
 
 
 def register(
     name: str,
     *,
     reader: type[Reader],
-    synthesize: Callable[..., SynthResult],
+    synthesize: Synthesize | str,
     description: str,
     taxonomy: str | None = None,
 ) -> DatasetSpec:
-    """Register a dataset module's reader and generator under ``name``."""
+    """Register a dataset module's reader and generator under ``name``.
+
+    ``synthesize`` is the generator itself or, so that the reader module does not import it, its
+    name ``"harmonize.lookalike.<name>:synthesize"``.
+    """
     if name in _REGISTRY and _REGISTRY[name].reader is not reader:
         raise ValueError(f"dataset {name!r} is registered twice")
+    if isinstance(synthesize, str) and not re.fullmatch(r"[\w.]+:\w+", synthesize):
+        raise ValueError(
+            f"generator of {name!r} must be named 'module:function', not {synthesize!r}"
+        )
     spec = DatasetSpec(name, reader, synthesize, description, taxonomy or name)
     _REGISTRY[name] = spec
     return spec

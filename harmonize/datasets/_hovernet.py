@@ -1,5 +1,5 @@
 """HoVer-Net's ``<split>/Images/<stem>.<ext>`` + ``<split>/Labels/<stem>.mat`` layout, shared by the
-CoNSeP, CPM17 and Kumar readers and their look-alike generators.
+CoNSeP, CPM17 and Kumar readers.
 
 HoVer-Net (vqdang/hover_net ``dataset.py``, ``extract_patches.py``) redistributes these three
 datasets in one shape (reference: ``nuclei_datasets.md`` §1.1, §4.2, §4.3)::
@@ -12,8 +12,7 @@ datasets in one shape (reference: ``nuclei_datasets.md`` §1.1, §4.2, §4.3)::
 image suffixes and sample ids, and overrides :meth:`HoverNetReader.read_labels` when its label files
 hold more than an instance map (CoNSeP).
 
-The generator helpers (:func:`draw_instances`, :func:`synthesize_instance_only`; ``.mat`` files
-are written with :func:`harmonize.datasets._synth.write_mat`) serve the look-alike generators only.
+The look-alikes of this layout are written by :mod:`harmonize.lookalike._hovernet`.
 """
 
 from __future__ import annotations
@@ -30,8 +29,7 @@ from harmonize.datasets._io import (
     read_mat,
     require_file,
 )
-from harmonize.datasets._synth import write_mat
-from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.datasets.base import Reader
 from harmonize.errors import (
     CorruptFileError,
     DuplicateSampleError,
@@ -39,19 +37,9 @@ from harmonize.errors import (
 )
 from harmonize.types import RawSample, SampleRef
 
-__all__ = [
-    "HoverNetReader",
-    "Labels",
-    "draw_instances",
-    "label_array",
-    "natural_key",
-    "synthesize_instance_only",
-]
+__all__ = ["HoverNetReader", "Labels", "label_array", "natural_key"]
 
 
-# ----------------------------------------------------------------------------------------------
-# reading
-# ----------------------------------------------------------------------------------------------
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key that orders ``train_2`` before ``train_10`` (digits compared as numbers)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text))
@@ -225,96 +213,3 @@ class HoverNetReader(Reader):
             meta=meta,
             load_image=load_image,
         )
-
-
-# ----------------------------------------------------------------------------------------------
-# generating (look-alikes only)
-# ----------------------------------------------------------------------------------------------
-def draw_instances(
-    rng: np.random.Generator,
-    shape: tuple[int, int],
-    count: int,
-    *,
-    overlap: bool = False,
-    radius: tuple[float, float] = (4.0, 10.0),
-) -> np.ndarray:
-    """Paint ``count`` random nucleus ellipses with ids ``1..count`` in order (later on top).
-
-    Returns an ``(H, W)`` int32 instance map. With ``overlap=True`` a later ellipse may cover
-    part (or all) of an earlier one, as HoVer-Net's Kumar converter paints larger nuclei on top.
-    """
-    from harmonize.datasets._synth import random_ellipses
-
-    inst = np.zeros(shape, np.int32)
-    for k, e in enumerate(random_ellipses(rng, shape, count, radius, overlap=overlap), start=1):
-        inst[e.mask(shape)] = k
-    return inst
-
-
-def relabel(inst: np.ndarray, new_ids: Mapping[int, int]) -> np.ndarray:
-    """Return ``inst`` with ids replaced by ``new_ids`` (ids not in the mapping kept)."""
-    out = inst.copy()
-    for old, new in new_ids.items():
-        out[inst == old] = new
-    return out
-
-
-@dataclass(frozen=True)
-class InstanceOnlyPlan:
-    """One sample of an instance-only look-alike: where it goes and which quirks it carries."""
-
-    split: str
-    split_dir: str
-    stem: str
-    sample_id: str
-    shape: tuple[int, int]
-    count: int
-    quirks: tuple[str, ...] = ()
-
-
-def synthesize_instance_only(
-    dataset: str,
-    root: Path,
-    plans: Sequence[InstanceOnlyPlan],
-    *,
-    seed: int,
-    image_suffix: str,
-    inst_dtype: np.dtype | type = np.int32,
-) -> SynthResult:
-    """Write a CPM17/Kumar-style look-alike: ``<split_dir>/Images/<stem><suffix>`` and
-    ``<split_dir>/Labels/<stem>.mat`` with key ``inst_map``.
-
-    Quirks per plan: ``"empty"`` (no nuclei), ``"overlap"`` (overlapping nuclei, later on top),
-    ``"noncontiguous"`` (ids ``1000 + 7k``), ``"float_inst_map"`` (inst_map stored as float64),
-    ``"rgba"`` (image with an alpha channel).
-    """
-    from harmonize.datasets._synth import he_image, write_rgb
-
-    rng = np.random.default_rng(seed)
-    samples: dict[str, SynthTruth] = {}
-    quirks: dict[str, list[str]] = {}
-    for plan in plans:
-        count = 0 if "empty" in plan.quirks else plan.count
-        inst = draw_instances(rng, plan.shape, count, overlap="overlap" in plan.quirks)
-        if "noncontiguous" in plan.quirks:
-            inst = relabel(inst, {k: 1000 + 7 * k for k in range(1, count + 1)})
-        img = he_image(rng, inst)
-        sdir = root / plan.split_dir
-        img_path = sdir / "Images" / f"{plan.stem}{image_suffix}"
-        lab_path = sdir / "Labels" / f"{plan.stem}.mat"
-        write_rgb(img_path, img, alpha="rgba" in plan.quirks)
-        stored = inst.astype(np.float64 if "float_inst_map" in plan.quirks else inst_dtype)
-        write_mat(lab_path, {"inst_map": stored})
-        for q in plan.quirks:
-            quirks.setdefault(q, []).append(str(img_path if q == "rgba" else lab_path))
-        ids = np.unique(inst)
-        samples[plan.sample_id] = SynthTruth(
-            sample_id=plan.sample_id,
-            split=plan.split,
-            semantic=(inst > 0).astype(np.uint8),
-            instance=inst,
-            instance_classes={int(i): 1 for i in ids[ids > 0]},
-            image_shape=plan.shape,
-            meta={"quirks": list(plan.quirks)},
-        )
-    return SynthResult(dataset=dataset, root=root, samples=samples, quirks=quirks)

@@ -1,13 +1,16 @@
 """The reader interface every dataset module implements, and the look-alike generator contract.
 
-A dataset module (``harmonize/datasets/<name>.py``) defines
+Each dataset has
 
-* a :class:`Reader` subclass that lists samples cheaply (:meth:`Reader.list_refs`) and reads one
-  sample at a time (:meth:`Reader.read`) from the dataset's exact native layout, and
-* a ``synthesize(out, n=..., seed=..., size=..., edge_cases=False) -> SynthResult`` function that
-  writes a miniature look-alike of that layout and returns the ground truth it encoded,
+* a :class:`Reader` subclass (``harmonize/datasets/<name>.py``) that lists samples cheaply
+  (:meth:`Reader.list_refs`) and reads one sample at a time (:meth:`Reader.read`) from the
+  dataset's exact native layout, and
+* a look-alike generator (``harmonize/lookalike/<name>.py``), a :class:`Synthesize`: a
+  ``synthesize(out, *, n=..., seed=..., size=..., edge_cases=False) -> SynthResult`` function that
+  writes a miniature look-alike of that layout and returns the ground truth it encoded.
 
-and registers both with :func:`harmonize.datasets.register`.
+The dataset module registers both with :func:`harmonize.datasets.register`, the generator by its
+``"module:function"`` name, so that reading never imports generator code.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -32,7 +35,7 @@ from harmonize.errors import (
 )
 from harmonize.types import RawSample, SampleRef
 
-__all__ = ["OnError", "Reader", "Skipped", "SynthResult", "SynthTruth"]
+__all__ = ["OnError", "Reader", "Skipped", "SynthResult", "SynthTruth", "Synthesize"]
 
 OnError = Literal["raise", "skip"]
 
@@ -270,3 +273,40 @@ class SynthResult:
     reader_options: dict[str, Any] = field(default_factory=dict)
     #: Paths of files deliberately written with a quirk, keyed by quirk name (edge-case mode).
     quirks: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Synthesize(Protocol):
+    """A dataset's look-alike generator (``harmonize.lookalike.<name>.synthesize``).
+
+    Every generator takes at least these keyword arguments; some take more (Cityscapes
+    ``annotations``, PASCAL VOC ``sbd``, COCO-Stuff ``release``), and some also accept a single
+    int ``size`` for a square image. Defaults are the generator's own.
+
+    Parameters
+    ----------
+    out : path-like
+        Folder to write into (the dataset's root, or the folder holding it: see
+        :attr:`SynthResult.root`).
+    n : int
+        Number of samples (per split or fold where the dataset has several).
+    seed : int
+        Random seed; the bytes written are identical for a seed.
+    size : (int, int)
+        ``(H, W)`` of the images in px (keep small for tests).
+    edge_cases : bool
+        Also write the dataset's known quirks, listed in :attr:`SynthResult.quirks`.
+
+    Returns
+    -------
+    SynthResult
+    """
+
+    def __call__(
+        self,
+        out: str | Path,
+        *,
+        n: int = ...,
+        seed: int = ...,
+        size: tuple[int, int] = ...,
+        edge_cases: bool = False,
+    ) -> SynthResult: ...

@@ -443,7 +443,7 @@ def synthesize(
         ``.tif`` is missing (only its ``.svs`` and XML ship, as for some real test sub-images).
 
     Every sub-image is written as ``<sub>.tif`` (RGB; the first one RGBA) and as ``<sub>.svs``
-    (Aperio SVS: tiled JPEG level 0 plus a thumbnail, :func:`~harmonize.datasets._aperio.
+    (Aperio SVS: tiled JPEG level 0 plus a thumbnail, :func:`~harmonize.lookalike._aperio.
     write_aperio_svs`), next to ``<sub>.xml``, as the release ships them.
 
     Returns

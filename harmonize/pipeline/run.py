@@ -53,8 +53,14 @@ _EXIT_ABORTED = 71
 def _configure_worker_zarr() -> None:
     import zarr
 
-    # several worker processes share the machine: keep each one's async I/O pool small
-    zarr.config.set({"async.concurrency": 4, "threading.max_workers": 2})
+    from harmonize.store._zarr import configure, pipeline_name
+
+    configure()
+    # several worker processes share the machine: keep each one's async I/O pool small (the
+    # zarrs pipeline already runs one thread per call)
+    zarr.config.set({"async.concurrency": 4})
+    if pipeline_name() != "zarrs.ZarrsCodecPipeline":
+        zarr.config.set({"threading.max_workers": 2})
 
 
 def _die_with_parent() -> bool:

@@ -60,6 +60,9 @@ def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
     import zarr
     from zarr.errors import NodeNotFoundError
 
+    from harmonize.store._zarr import configure
+
+    configure()
     try:
         return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
     except (FileNotFoundError, NodeNotFoundError) as exc:
@@ -194,6 +197,9 @@ def create_store(
     """
     import zarr
 
+    from harmonize.store._zarr import configure
+
+    configure()
     state = store_state(url, storage_options)
     if state == "other":
         raise StoreError(

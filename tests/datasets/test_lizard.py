@@ -11,7 +11,6 @@ import pytest
 import scipy.io as sio
 
 from harmonize import datasets
-from harmonize.datasets._hovernet import write_mat
 from harmonize.datasets.base import SynthResult
 from harmonize.errors import (
     ClassIdError,
@@ -21,6 +20,7 @@ from harmonize.errors import (
     MissingKeyError,
     SizeMismatchError,
 )
+from harmonize.lookalike._draw import write_mat
 from harmonize.testing.contract import ReaderContract
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from harmonize import datasets
-from harmonize.datasets.pannuke import TISSUES, _make_patch, fold_paths
+from harmonize.datasets.pannuke import TISSUES, fold_paths
+from harmonize.lookalike.pannuke import _make_patch
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -299,4 +299,5 @@ def test_a_task_that_kills_its_dask_worker_is_an_executor_error() -> None:
         pytest.raises(ExecutorError, match="killed its dask worker"),
     ):
         list(run_mod._dask_map([killer], None, 1))
-    assert time.monotonic() - t0 < 30
+    # a bound against hanging, not a speed claim (a loaded 2-vCPU machine took 33 s)
+    assert time.monotonic() - t0 < 120

@@ -1,7 +1,8 @@
 """The shipped nuclei taxonomies against the datasets' own documented conventions.
 
-Expected values here are written from /work/shared/reference/nuclei_datasets.md (and the dataset
-documents it quotes), not read back from the YAML files: the CoNSeP README class table and
+Expected values are embedded in this file (written from the project's nuclei_datasets.md notes,
+which live outside the repository and are never read by tests, and from the dataset documents they
+quote), not read back from the YAML files: the CoNSeP README class table and
 HoVer-Net's merge snippet (§1.4), the PanNuke channel order (§2.3) and HoVer-Net ``type_info.json``
 colours, MoNuSAC's official ``label_map`` (§3.3), Lizard's ``read_label.py`` classes (§5.1), the
 §8.1 mapping table and the ``nuclei`` tree asked for in project issue 2.
