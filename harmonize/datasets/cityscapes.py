@@ -344,7 +344,10 @@ class CityscapesReader(Reader):
     same order, with group polygons and classes without instances written as the plain label id
     in both (``json2labelImg.py``, ``json2instanceImg.py``), so the labelIds PNG is redundant.
     Reading one 16-bit PNG instead of two halves the decoding. ``cross_check=True`` reads both
-    and reports a frame whose two files disagree as corrupt, naming both.
+    and reports a frame whose two files disagree as corrupt, naming both. Only a frame without
+    instanceIds (and, under ``"auto"``, without polygons) is read from its labelIds PNG
+    (``meta["source"] == "labelIds"``), with no instances. A frame lacking what its ``source``
+    needs is a :class:`~harmonize.errors.MissingFileError` naming the file and what a frame needs.
     """
 
     name = "cityscapes"
