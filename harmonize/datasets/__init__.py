@@ -50,6 +50,7 @@ _MODULES: dict[str, str] = {
     "citypersons": "harmonize.datasets.citypersons",
     "cityscapes": "harmonize.datasets.cityscapes",
     "coco_stuff": "harmonize.datasets.coco_stuff",
+    "coco_stuff_json": "harmonize.datasets.coco_stuff_json",
     "consep": "harmonize.datasets.consep",
     "cpm17": "harmonize.datasets.cpm17",
     "kumar": "harmonize.datasets.kumar",

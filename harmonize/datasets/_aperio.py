@@ -337,7 +337,7 @@ def __getattr__(name: str) -> Any:
     Delete this function, and its entry in ``TRANSITIONAL`` of ``tests/repo/test_layout.py``, once
     ``harmonize/datasets/monusac.py`` imports them from :mod:`harmonize.lookalike._aperio`.
     """
-    if name in ("round_vertices", "write_aperio_xml"):
+    if name in ("round_vertices", "write_aperio_svs", "write_aperio_xml"):
         from harmonize.lookalike import _aperio
 
         return getattr(_aperio, name)

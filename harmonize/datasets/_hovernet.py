@@ -17,7 +17,6 @@ The look-alikes of this layout are written by :mod:`harmonize.lookalike._hoverne
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,8 +26,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from harmonize.datasets._io import (
-    read_image_rgb,
-    read_image_size,
     read_mat,
     require_file,
 )
@@ -37,7 +34,6 @@ from harmonize.errors import (
     CorruptFileError,
     DuplicateSampleError,
     ShapeError,
-    SizeMismatchError,
 )
 from harmonize.types import RawSample, SampleRef
 
@@ -205,14 +201,8 @@ class HoverNetReader(Reader):
     # -- reading -----------------------------------------------------------------------------
     def read(self, ref: SampleRef) -> RawSample:
         img_path, lab_path = (Path(p) for p in ref.paths[:2])
-        require_file(img_path, "image")
         labels = self.read_labels(require_file(lab_path, "label file"))
-        hw = read_image_size(img_path)
-        if labels.instance.shape != hw:
-            raise SizeMismatchError(
-                f"label map is {labels.instance.shape} (H, W) but its image {img_path} is {hw}",
-                path=lab_path,
-            )
+        load_image = self.image_loader(img_path, labels.instance.shape, lab_path)
         meta = {**ref.meta, **labels.meta}
         return RawSample(
             ref=ref,
@@ -221,5 +211,5 @@ class HoverNetReader(Reader):
             instance_ids=labels.instance_ids,
             instance_classes=labels.instance_classes,
             meta=meta,
-            load_image=functools.partial(read_image_rgb, img_path),
+            load_image=load_image,
         )

@@ -70,6 +70,10 @@ DEFAULT_MAX_PIXELS = 2**28
 
 _max_pixels = DEFAULT_MAX_PIXELS
 
+#: Image suffixes decoded as TIFF (first page) by tifffile: Aperio ``.svs`` files are TIFFs whose
+#: first page is the full-resolution level (tiled JPEG or JPEG 2000, decoded by imagecodecs).
+_TIFF_SUFFIXES = (".tif", ".tiff", ".svs")
+
 
 def set_max_pixels(limit: int | None) -> None:
     """Set the per-file pixel limit of this process (``None`` restores the default)."""
@@ -316,13 +320,14 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     """Read an RGB image (PNG, JPEG, TIFF) as ``(H, W, 3)`` uint8.
 
     Grey images are broadcast to three channels and an alpha channel is dropped (MoNuSAC TIFFs are
-    RGBA). 16-bit RGB is scaled down to 8 bits. Palette, CMYK, YCbCr, grey+alpha and 1-bit images
+    RGBA). 16-bit RGB is scaled down to 8 bits. Aperio ``.svs`` files are read as TIFFs: their first
+    page is level 0 (full resolution), so no OpenSlide is needed. Palette, CMYK, YCbCr, grey+alpha and 1-bit images
     are converted to RGB by Pillow. Plain 8/16-bit grey, RGB and RGBA PNGs are decoded by libpng
     (imagecodecs), the rest by Pillow. TIFFs are read with tifffile (first page; planar-separate
     channels moved last), falling back to Pillow's own TIFF decoder when tifffile fails.
     """
     p = require_file(path, "image")
-    if p.suffix.lower() in (".tif", ".tiff"):
+    if p.suffix.lower() in _TIFF_SUFFIXES:
         arr = _read_tiff_page(p)
     elif (arr := _decode_png_direct(p, (0, 2, 6))) is not None:
         pass
@@ -540,7 +545,7 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
     Raises :class:`MissingFileError` / :class:`CorruptFileError` naming the file.
     """
     p = require_file(path, "image")
-    if p.suffix.lower() in (".tif", ".tiff"):
+    if p.suffix.lower() in _TIFF_SUFFIXES:
         return read_tiff_size(p)
     with _open_pil_header(p) as img:
         w, h = img.size

@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from harmonize.errors import DuplicateSampleError, HarmonizeError, MissingFileError
+from harmonize.datasets._io import read_image_rgb, read_image_size
+from harmonize.errors import (
+    DuplicateSampleError,
+    HarmonizeError,
+    MissingFileError,
+    SizeMismatchError,
+)
 from harmonize.types import RawSample, SampleRef
 
 __all__ = ["OnError", "Reader", "Skipped", "SynthResult", "SynthTruth", "Synthesize"]
@@ -55,6 +62,11 @@ class Reader(abc.ABC):
     on_error : {"raise", "skip"}
         ``"raise"`` stops at the first bad sample with a typed :class:`~harmonize.errors.HarmonizeError`
         naming the file; ``"skip"`` records it in :attr:`skipped` and goes on.
+    images : bool
+        Whether samples come with their images (default ``True``). ``False`` (a run whose layers
+        exclude ``image``): image files are neither required nor read, and
+        :attr:`RawSample.load_image` is ``None``; only readers whose labels carry no size
+        (MoNuSAC, MoNuSeg XML) still read each image's header for it.
     **options
         Dataset-specific options (documented on each subclass).
 
@@ -88,11 +100,15 @@ class Reader(abc.ABC):
         *,
         splits: Sequence[str] | None = None,
         on_error: OnError = "raise",
+        images: bool = True,
         **options: Any,
     ) -> None:
         self.root = Path(root)
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        if not isinstance(images, bool):
+            raise ValueError(f"images must be true or false, not {images!r}")
+        self.images = images
         if not self.root.exists():
             raise MissingFileError(f"{self.name} root folder does not exist", path=self.root)
         if splits is not None:
@@ -123,6 +139,31 @@ class Reader(abc.ABC):
         """Read one sample. Raises a typed :class:`~harmonize.errors.HarmonizeError` naming the file."""
 
     # -- provided -----------------------------------------------------------------------------
+    def image_loader(
+        self, image: str | Path, shape: tuple[int, int], label: str | Path
+    ) -> Callable[[], np.ndarray] | None:
+        """The loader of a sample's RGB image, once its header size is the label map's ``shape``.
+
+        Returns ``None`` without touching ``image`` (which may then be absent) when the reader was
+        opened with ``images=False``. A missing image is a
+        :class:`~harmonize.errors.MissingFileError` naming it, a size mismatch a
+        :class:`~harmonize.errors.SizeMismatchError` naming ``label`` and the image.
+        """
+        if not self.images:
+            return None
+        if not os.path.isfile(image):
+            raise MissingFileError(
+                "image not found (a run whose output.layers leave out `image` reads the labels "
+                "without it)",
+                path=image,
+            )
+        hw = read_image_size(image)
+        if hw != tuple(shape[:2]):
+            raise SizeMismatchError(
+                f"label map is {tuple(shape[:2])} (H, W) but its image {image} is {hw}", path=label
+            )
+        return functools.partial(read_image_rgb, str(image))
+
     def list_refs(self) -> list[SampleRef]:
         """All samples of the selected splits, in a stable order. Duplicate ids are an error."""
         if self._refs is None:

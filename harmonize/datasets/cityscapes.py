@@ -19,6 +19,10 @@ The reader gives, per frame:
   e.g. 26001), else 0 (uint16); group polygons (``cargroup``) and stuff carry no instance;
 * ``instance_ids`` / ``instance_classes`` = the instance values present and their class ``v // 1000``.
 
+Frames that ship only ``*_gtFine_labelIds.png`` (several third-party distributions carry no
+instanceIds) give ``semantic`` from it and no instances (``instance`` ``None``, ``meta["instances"]``
+``False``, so the run's label space records the source as giving no instances).
+
 When the instanceIds PNG is absent (``source="auto"``) or when asked to (``source="polygons"``), the maps
 are rasterized from ``*_polygons.json`` exactly as cityscapesScripts' ``json2labelImg`` and
 ``json2instanceImg`` do (§1.5): PIL ``ImageDraw.polygon`` in file order, later objects on top,
@@ -34,7 +38,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +46,6 @@ import numpy as np
 from harmonize.datasets import register
 from harmonize.datasets._io import (
     check_pixels,
-    read_image_rgb,
-    read_image_size,
     read_json,
     read_label_png,
     write_png,
@@ -176,11 +177,6 @@ def _present(a: np.ndarray) -> np.ndarray:
     from harmonize.engine.kernels import value_counts
 
     return np.flatnonzero(value_counts(a)).astype(a.dtype)
-
-
-def _load_rgb(path: str) -> np.ndarray:
-    """Module-level image loader (picklable through :func:`functools.partial`)."""
-    return read_image_rgb(path)
 
 
 # -- polygons (json2labelImg / json2instanceImg) --------------------------------------------------
@@ -332,7 +328,8 @@ class CityscapesReader(Reader):
     source : {"auto", "png", "polygons"}
         Where labels come from: the ``_instanceIds.png``, the ``_polygons.json`` rasterized as
         cityscapesScripts does, or (``"auto"``, default) the PNG when present and the polygons
-        otherwise.
+        otherwise. With ``"png"`` or ``"auto"``, a frame that has neither instanceIds nor polygons
+        but a ``_labelIds.png`` is read from it: semantic only, no instances.
     cross_check : bool
         With PNG labels, also decode ``_labelIds.png`` and check that it equals the label ids
         decoded from ``_instanceIds.png`` (default ``False``).
@@ -347,7 +344,10 @@ class CityscapesReader(Reader):
     same order, with group polygons and classes without instances written as the plain label id
     in both (``json2labelImg.py``, ``json2instanceImg.py``), so the labelIds PNG is redundant.
     Reading one 16-bit PNG instead of two halves the decoding. ``cross_check=True`` reads both
-    and reports a frame whose two files disagree as corrupt, naming both.
+    and reports a frame whose two files disagree as corrupt, naming both. Only a frame without
+    instanceIds (and, under ``"auto"``, without polygons) is read from its labelIds PNG
+    (``meta["source"] == "labelIds"``), with no instances. A frame lacking what its ``source``
+    needs is a :class:`~harmonize.errors.MissingFileError` naming the file and what a frame needs.
     """
 
     name = "cityscapes"
@@ -424,54 +424,76 @@ class CityscapesReader(Reader):
                 continue
             kinds.setdefault(m["stem"], set()).add(m["kind"])
             parts[m["stem"]] = (m["city"], m["seq"], m["frame"])
-        source = self.options["source"]
         for stem in sorted(kinds):
-            have = kinds[stem]
-            pngs = ["instanceIds.png"] + (["labelIds.png"] if self.options["cross_check"] else [])
-            if source == "auto":
-                mode = "png" if set(pngs) <= have or "polygons.json" not in have else "polygons"
-            else:
-                mode = source
+            mode = self._mode(kinds[stem])
             img = self.image_path(split, city, stem)
             if mode == "png":
+                pngs = ["instanceIds.png"] + (
+                    ["labelIds.png"] if self.options["cross_check"] else []
+                )
                 labels = tuple(self.label_path(split, city, stem, k) for k in pngs)
+            elif mode == "labelIds":
+                labels = (self.label_path(split, city, stem, "labelIds.png"),)
             else:
                 labels = (self.label_path(split, city, stem, "polygons.json"),)
             city_name, seq, frame = parts[stem]
+            meta: dict[str, Any] = {
+                "city": city_name,
+                "seq": seq,
+                "frame": frame,
+                "annotations": self.annotations,
+                "source": mode,
+            }
+            if mode == "labelIds":
+                meta["instances"] = False  # the frame's files carry no instance labels
             yield SampleRef(
                 dataset=self.name,
                 sample_id=stem,
                 split=split,
                 paths=(str(img), *(str(x) for x in labels)),
                 key=(split, city, stem, mode),
-                meta={
-                    "city": city_name,
-                    "seq": seq,
-                    "frame": frame,
-                    "annotations": self.annotations,
-                    "source": mode,
-                },
+                meta=meta,
             )
+
+    def _mode(self, have: set[str]) -> str:
+        """Where a frame's labels come from, given the label files it has (see ``source``)."""
+        source = self.options["source"]
+        if source == "polygons":
+            return "polygons"
+        pngs = {"instanceIds.png"} | ({"labelIds.png"} if self.options["cross_check"] else set())
+        if pngs <= have:
+            return "png"
+        if source == "auto" and "polygons.json" in have:
+            return "polygons"
+        if "instanceIds.png" not in have and "labelIds.png" in have:
+            return "labelIds"
+        return "png"  # reading names the missing file
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, ref: SampleRef) -> RawSample:
         split, city, stem, mode = ref.key
-        img_path = self.image_path(split, city, stem)
-        img_hw = read_image_size(img_path)
+        if mode == "labelIds":
+            label_path = self._require(split, city, stem, "labelIds.png")
+            semantic = self._label_ids(
+                read_label_png(label_path, dtypes=(np.uint8, np.uint16), palette=False), label_path
+            )
+            return RawSample(
+                ref=ref,
+                semantic=semantic,
+                meta=dict(ref.meta),
+                load_image=self.image_loader(
+                    self.image_path(split, city, stem), semantic.shape, label_path
+                ),
+            )
         if mode == "png":
-            label_path = self.label_path(split, city, stem, "instanceIds.png")
+            label_path = self._require(split, city, stem, "instanceIds.png")
             encoded = read_label_png(label_path, dtypes=(np.uint16, np.uint8), palette=False)
         else:
-            label_path = self.label_path(split, city, stem, "polygons.json")
+            label_path = self._require(split, city, stem, "polygons.json")
             encoded = rasterize_instance_ids(read_json(label_path), label_path)
         semantic, instance, ids = self._split(encoded.astype(np.uint16, copy=False), label_path)
         if mode == "png" and self.options["cross_check"]:
-            self._cross_check(semantic, self.label_path(split, city, stem, "labelIds.png"))
-        if semantic.shape != img_hw:
-            raise SizeMismatchError(
-                f"label map is {semantic.shape} (H, W) but the image {img_path} is {img_hw}",
-                path=label_path,
-            )
+            self._cross_check(semantic, self._require(split, city, stem, "labelIds.png"))
         return RawSample(
             ref=ref,
             semantic=semantic,
@@ -479,8 +501,45 @@ class CityscapesReader(Reader):
             instance_ids=ids,
             instance_classes=(ids // 1000).astype(np.int32),
             meta=dict(ref.meta),
-            load_image=partial(_load_rgb, str(img_path)),
+            load_image=self.image_loader(
+                self.image_path(split, city, stem), semantic.shape, label_path
+            ),
         )
+
+    def _require(self, split: str, city: str, stem: str, kind: str) -> Path:
+        """The frame's ``kind`` label file; a :class:`MissingFileError` saying what a frame needs."""
+        path = self.label_path(split, city, stem, kind)
+        if not path.is_file():
+            source = self.options["source"]
+            if source == "polygons":
+                needs = "_polygons.json"
+            elif self.options["cross_check"]:
+                needs = "_instanceIds.png and _labelIds.png (cross_check)"
+            elif source == "png":
+                needs = "_instanceIds.png, or _labelIds.png alone (semantic only)"
+            else:
+                needs = (
+                    "_instanceIds.png (semantic and instances), _polygons.json (rasterized) "
+                    "or _labelIds.png (semantic only)"
+                )
+            raise MissingFileError(
+                f"{path.name} not found; with source={source!r} a {self.annotations} frame "
+                f"needs {needs}",
+                path=path,
+            )
+        return path
+
+    @staticmethod
+    def _label_ids(lab: np.ndarray, path: Path) -> np.ndarray:
+        """A ``_labelIds.png`` map checked to hold Cityscapes label ids only, as uint8."""
+        present = _present(lab)
+        bad = present[~_VALID_ID[present]]
+        if bad.size:
+            raise ClassIdError(
+                f"label ids {bad[:10].tolist()} are not Cityscapes label ids (0..{_MAX_ID})",
+                path=path,
+            )
+        return lab.astype(np.uint8, copy=False)
 
     @staticmethod
     def _split(encoded: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -44,7 +44,6 @@ Semantic map = class of each pixel's instance (0 background). Metadata: ``source
 from __future__ import annotations
 
 import csv
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,10 +53,7 @@ import numpy as np
 from harmonize.datasets import register
 from harmonize.datasets._hovernet import label_array
 from harmonize.datasets._io import (
-    check_same_size,
     check_sample_id,
-    read_image_rgb,
-    read_image_size,
     read_mat,
     require_file,
 )
@@ -236,14 +232,15 @@ class LizardReader(Reader):
     def read(self, ref: SampleRef) -> RawSample:
         image_s, label_s, stem = ref.key
         label = Path(label_s)
-        if image_s is None:
+        if image_s is None and self.images:
             raise MissingFileError(
-                f"image {stem}.png (listed in info.csv) is in neither {' nor '.join(IMAGE_DIRS)}",
+                f"image {stem}.png (listed in info.csv) is in neither {' nor '.join(IMAGE_DIRS)} "
+                "(a run whose output.layers leave out `image` reads the labels without it)",
                 path=self.root / IMAGE_DIRS[0] / f"{stem}.png",
             )
         mat = read_mat(label, ["inst_map", "id", "class"])
         inst, ids, classes = instance_classes(mat, label)
-        check_same_size(read_image_size(image_s), inst.shape, label, "image and inst_map")
+        load_image = self.image_loader(image_s, inst.shape, label) if image_s else None
         lut = np.zeros(int(inst.max(initial=0)) + 1, np.uint8)
         lut[ids] = classes
         return RawSample(
@@ -253,7 +250,7 @@ class LizardReader(Reader):
             instance_ids=ids,
             instance_classes=classes,
             meta=dict(ref.meta),
-            load_image=functools.partial(read_image_rgb, image_s),
+            load_image=load_image,
         )
 
 

@@ -4,7 +4,7 @@ Layout (reference: ``nuclei_datasets.md`` §3.1)::
 
     MoNuSAC_images_and_annotations/                 train
     └── TCGA-5P-A9K0-01Z-00-DX1/                    one folder per patient (slide)
-        ├── TCGA-5P-A9K0-01Z-00-DX1_1.svs           sub-image (ignored: needs OpenSlide)
+        ├── TCGA-5P-A9K0-01Z-00-DX1_1.svs           sub-image as Aperio SVS (read when no .tif)
         ├── TCGA-5P-A9K0-01Z-00-DX1_1.tif           the same sub-image as TIFF (RGB or RGBA)
         └── TCGA-5P-A9K0-01Z-00-DX1_1.xml           annotations (§3.2)
     MoNuSAC Testing Data and Annotations/           test (note the spaces)
@@ -30,12 +30,14 @@ Semantic and instance maps
     ``RawSample.instance_ids`` / ``instance_classes`` list every instance with pixels left.
 
 Images
-    The reader decodes the ``.tif`` (alpha dropped: some are RGBA). The ``.svs`` is never opened
-    (it needs OpenSlide). When a sub-image's TIFF is missing -- some test TIFFs are (torch-em
-    ``_convert_missing_tif_from_svs``, [S]) -- reading it raises
-    :class:`~harmonize.errors.MissingFileError` asking for the TIFF: convert the SVS once (level 0,
-    RGB) and save it next to it as ``<sub>.tif``. Do not regenerate TIFFs the way the official
-    notebook does (``cv2.imwrite`` of an RGBA array swaps channels, §3.5).
+    The reader decodes the ``.tif`` (alpha dropped: some are RGBA) and, when a sub-image has no TIFF
+    -- some test TIFFs are missing from the release (torch-em ``_convert_missing_tif_from_svs``,
+    [S]) -- its ``.svs``. An Aperio SVS is a TIFF whose first page is level 0, the full-resolution
+    sub-image (tiled JPEG or JPEG 2000): tifffile reads that page and imagecodecs decodes its tiles,
+    as torch-em's ``tiffslide`` route does; no OpenSlide is needed. ``meta["image_file"]`` says which
+    (``"tif"`` or ``"svs"``). The label map's size is the image's, so the image header is read even
+    by a reader opened with ``images=False`` (the XML holds no size). Do not regenerate TIFFs the way
+    the official notebook does (``cv2.imwrite`` of an RGBA array swaps channels, §3.5).
 
 Sample ids
     Sub-image names are inconsistent (``..._1``, ``...-1``, ``..._001``; a patient folder may carry
@@ -67,6 +69,7 @@ from harmonize.datasets._aperio import (
     parse_aperio_xml,
     region_pixels,
     round_vertices,
+    write_aperio_svs,
     write_aperio_xml,
 )
 from harmonize.datasets._hovernet import natural_key
@@ -235,8 +238,8 @@ class MoNuSACReader(Reader):
     name = "monusac"
     split_names = ("train", "test")
     layout_hint = (
-        "expected MoNuSAC_images_and_annotations/<patient>/<sub>.{tif,xml} and/or "
-        "'MoNuSAC Testing Data and Annotations'/<patient>/<sub>.{tif,xml}"
+        "expected MoNuSAC_images_and_annotations/<patient>/<sub>.{tif,svs,xml} and/or "
+        "'MoNuSAC Testing Data and Annotations'/<patient>/<sub>.{tif,svs,xml}"
     )
 
     def split_dir(self, split: str) -> Path | None:
@@ -279,7 +282,12 @@ class MoNuSACReader(Reader):
                 continue  # an .svs alone: no annotation, nothing to read
             slide, k = canonical_sub_image(stem)
             sample_id = f"{split}_{slide}_{k}" if k is not None else f"{split}_{slide}"
-            tif = files.get(".tif") or files.get(".tiff") or folder / f"{stem}.tif"
+            image = (
+                files.get(".tif")
+                or files.get(".tiff")
+                or files.get(".svs")
+                or folder / f"{stem}.tif"
+            )
             xml = files.get(".xml") or folder / f"{stem}.xml"
             meta: dict[str, Any] = {
                 "stem": stem,
@@ -287,6 +295,7 @@ class MoNuSACReader(Reader):
                 "sub_image": k,
                 "magnification": "40x",
                 "mpp": 0.25,
+                "image_file": image.suffix.lower().lstrip("."),
             }
             pid = patient_id(slide_folder) or patient_id(stem)
             if pid is not None:
@@ -297,25 +306,25 @@ class MoNuSACReader(Reader):
                 dataset=self.name,
                 sample_id=sample_id,
                 split=split,
-                paths=tuple(str(p) for p in (tif, xml) if p.exists()),
-                key=(str(tif), str(xml), str(files[".svs"]) if ".svs" in files else None),
+                paths=tuple(str(p) for p in (image, xml) if p.exists()),
+                key=(str(image), str(xml)),
                 meta=meta,
             )
 
     def read(self, ref: SampleRef) -> RawSample:
-        tif, xml, svs = Path(ref.key[0]), Path(ref.key[1]), ref.key[2]
+        image, xml = Path(ref.key[0]), Path(ref.key[1])
         if not xml.is_file():
             raise MissingFileError(
                 f"annotation XML of sub-image {ref.meta.get('stem')!r} not found", path=xml
             )
-        if not tif.is_file():
-            hint = f" (found {Path(svs).name})" if svs else ""
+        if not image.is_file():
             raise MissingFileError(
-                "sub-image TIFF not found; harmonize reads the .tif, not the .svs"
-                f"{hint}: convert the SVS (OpenSlide, level 0, RGB) and save it as {tif.name}",
-                path=tif,
+                f"sub-image {ref.meta.get('stem')!r} has neither a .tif nor an .svs next to its "
+                "XML (the image's header gives the label map's size, so it is needed even when "
+                "the run writes no images)",
+                path=image,
             )
-        shape = read_image_size(tif)
+        shape = read_image_size(image)
         warnings: list[dict] = []
         semantic, instance, classes = rasterize(
             xml, shape, strict=self.on_error == "raise", warnings=warnings
@@ -331,7 +340,7 @@ class MoNuSACReader(Reader):
             instance_ids=ids,
             instance_classes=cls,
             meta=dict(ref.meta),
-            load_image=functools.partial(read_image_rgb, str(tif)),
+            load_image=functools.partial(read_image_rgb, str(image)) if self.images else None,
             warnings=tuple(warnings),
         )
 
@@ -430,7 +439,12 @@ def synthesize(
     edge_cases : bool
         Also write: a patient folder with a ``.<uuid>`` suffix holding overlapping regions of
         different classes, a polygon extending past the border and a tiny crop with one nucleus;
-        and a test sub-image whose Ambiguous region overlaps a nucleus.
+        a test sub-image whose Ambiguous region overlaps a nucleus; and a test sub-image whose
+        ``.tif`` is missing (only its ``.svs`` and XML ship, as for some real test sub-images).
+
+    Every sub-image is written as ``<sub>.tif`` (RGB; the first one RGBA) and as ``<sub>.svs``
+    (Aperio SVS: tiled JPEG level 0 plus a thumbnail, :func:`~harmonize.lookalike._aperio.
+    write_aperio_svs`), next to ``<sub>.xml``, as the release ships them.
 
     Returns
     -------
@@ -469,6 +483,16 @@ def synthesize(
                 "kind": "ambiguous_overlap",
             }
         )
+        # a test sub-image whose TIFF the release lacks: only its .svs (and XML) ship
+        plan.append(
+            {
+                "split": "test",
+                "slide": "TCGA-G9-6356-01Z-00-DX1",
+                "folder": "TCGA-G9-6356-01Z-00-DX1",
+                "k": 3,
+                "kind": "missing_tif",
+            }
+        )
     samples: dict[str, SynthTruth] = {}
     quirks: dict[str, list[str]] = {}
     split_dirs = {"train": SPLIT_DIRS["train"][0], "test": SPLIT_DIRS["test"][0]}
@@ -489,7 +513,9 @@ def synthesize(
         sem, inst, classes = _paint_truth(annotations, shape)
         rgba = idx == 0
         img = he_image(rng, sem)
-        write_rgb(folder / f"{stem}.tif", img, alpha=rgba)
+        write_aperio_svs(folder / f"{stem}.svs", img)  # every sub-image ships as SVS too
+        if kind != "missing_tif":
+            write_rgb(folder / f"{stem}.tif", img, alpha=rgba)
         write_aperio_xml(folder / f"{stem}.xml", annotations)
         sid = f"{split}_{slide}_{k}"
         pid = slide[:12]
@@ -570,5 +596,5 @@ register(
     "monusac",
     reader=MoNuSACReader,
     synthesize=synthesize,
-    description="MoNuSAC 2020: per-patient .tif + Aperio XML, 4 classes + Ambiguous, 40x",
+    description="MoNuSAC 2020: per-patient .tif (or .svs) + Aperio XML, 4 classes + Ambiguous, 40x",
 )

@@ -176,7 +176,11 @@ class MoNuSegReader(Reader):
     def read(self, ref: SampleRef) -> RawSample:
         tif, xml = Path(ref.key[0]), Path(ref.key[1])
         if not tif.is_file():
-            raise MissingFileError("tissue image of this annotation not found", path=tif)
+            raise MissingFileError(
+                "tissue image of this annotation not found (its header gives the label map's "
+                "size, so it is needed even when the run writes no images)",
+                path=tif,
+            )
         if not xml.is_file():
             raise MissingFileError("annotation XML of this tissue image not found", path=xml)
         shape = read_image_size(tif)
@@ -197,7 +201,7 @@ class MoNuSegReader(Reader):
             instance_ids=ids,
             instance_classes=np.ones(len(ids), np.int32),
             meta={**ref.meta, "overlap": self.options["overlap"]},
-            load_image=functools.partial(read_image_rgb, str(tif)),
+            load_image=functools.partial(read_image_rgb, str(tif)) if self.images else None,
             warnings=tuple(warnings),
         )
 

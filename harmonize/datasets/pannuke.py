@@ -218,34 +218,36 @@ class PanNukeReader(Reader):
     def _fold(self, fold: int) -> tuple[Path, Path, Path, list[str]]:
         """Check fold ``fold``'s three arrays (headers only); return their paths and tissues."""
         _, images_p, types_p, masks_p = fold_paths(self.base_dir(), fold)
-        images, masks = open_npy(images_p), open_npy(masks_p)
+        masks = open_npy(masks_p)
         types = load_types(types_p, allow_pickle=self.options["allow_pickle_types"])
-        if images.ndim != 4 or images.shape[3] != 3:
-            raise ShapeError(f"images must be (N, H, W, 3), got {images.shape}", path=images_p)
         if masks.ndim != 4 or masks.shape[3] != N_CHANNELS:
             raise ShapeError(
                 f"masks must be (N, H, W, {N_CHANNELS}) (5 class channels + background), "
                 f"got {masks.shape}",
                 path=masks_p,
             )
-        for arr, p in ((images, images_p), (masks, masks_p)):
-            if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-                raise ShapeError(f"expected a numeric array, got dtype {arr.dtype}", path=p)
-        n = images.shape[0]
-        if masks.shape[0] != n:
-            raise ShapeError(
-                f"masks.npy holds {masks.shape[0]} patches but {images_p} holds {n}", path=masks_p
-            )
+        _check_numeric(masks, masks_p)
+        n = masks.shape[0]
         if types.shape[0] != n:
             raise ShapeError(
-                f"types.npy holds {types.shape[0]} entries but {images_p} holds {n}", path=types_p
+                f"types.npy holds {types.shape[0]} entries but {masks_p} holds {n}", path=types_p
             )
-        if images.shape[1:3] != masks.shape[1:3]:
-            raise SizeMismatchError(
-                f"mask patches are {masks.shape[1:3]} (H, W) but {images_p} patches are "
-                f"{images.shape[1:3]}",
-                path=masks_p,
-            )
+        if self.images:  # else images.npy is neither required nor read
+            images = open_npy(images_p)
+            if images.ndim != 4 or images.shape[3] != 3:
+                raise ShapeError(f"images must be (N, H, W, 3), got {images.shape}", path=images_p)
+            _check_numeric(images, images_p)
+            if masks.shape[0] != images.shape[0]:
+                raise ShapeError(
+                    f"masks.npy holds {n} patches but {images_p} holds {images.shape[0]}",
+                    path=masks_p,
+                )
+            if images.shape[1:3] != masks.shape[1:3]:
+                raise SizeMismatchError(
+                    f"mask patches are {masks.shape[1:3]} (H, W) but {images_p} patches are "
+                    f"{images.shape[1:3]}",
+                    path=masks_p,
+                )
         return images_p, types_p, masks_p, types.tolist()
 
     def _list(self) -> Iterator[SampleRef]:
@@ -311,8 +313,13 @@ class PanNukeReader(Reader):
             instance_ids=ids,
             instance_classes=classes,
             meta=dict(ref.meta),
-            load_image=functools.partial(load_image, images_p, index),
+            load_image=functools.partial(load_image, images_p, index) if self.images else None,
         )
+
+
+def _check_numeric(arr: np.ndarray, path: Path) -> None:
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ShapeError(f"expected a numeric array, got dtype {arr.dtype}", path=path)
 
 
 register(

@@ -1,4 +1,5 @@
-"""Aperio ImageScope XML writer for the MoNuSAC and MoNuSeg look-alikes.
+"""Aperio ImageScope XML writer for the MoNuSAC and MoNuSeg look-alikes, and the Aperio SVS image
+files of the MoNuSAC look-alike (:func:`write_aperio_svs`).
 
 The format and its parser: :mod:`harmonize.datasets._aperio` (reference ``nuclei_datasets.md``
 §3.2). :func:`write_aperio_xml` writes the layout the parser reads; :func:`round_vertices` rounds a
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["round_vertices", "write_aperio_xml"]
+__all__ = ["round_vertices", "write_aperio_svs", "write_aperio_xml"]
 
 _HEADERS = (
     ("9999", "Region"),
@@ -99,3 +100,59 @@ def round_vertices(vertices: np.ndarray, decimals: int = 3) -> np.ndarray:
         [[float(_fmt(v, decimals)) for v in row] for row in np.asarray(vertices, np.float64)],
         dtype=np.float64,
     ).reshape(-1, 2)
+
+
+#: ``ImageDescription`` of an Aperio SVS level-0 page: the library banner, a CRLF, the image and
+#: tile geometry, then ``|key = value`` pairs (fields as in TCGA slides; values [U]).
+_SVS_BANNER = "Aperio Image Library v12.0.15"
+
+
+def write_aperio_svs(
+    path: str | Path,
+    rgb: np.ndarray,
+    *,
+    mpp: float = 0.252,
+    magnification: int = 40,
+    tile: int = 240,
+    quality: int = 90,
+) -> None:
+    """Write ``rgb`` as a small Aperio SVS file (look-alikes only).
+
+    An SVS is a TIFF: page 0 is the full-resolution level, tiled (``tile`` x ``tile``, Aperio's
+    usual 240) and JPEG-compressed (photometric RGB), with an ``ImageDescription`` that starts with
+    ``Aperio Image Library`` (how tifffile and OpenSlide recognise the format) and carries
+    ``AppMag`` and ``MPP``; page 1 is a stripped JPEG thumbnail with its own Aperio description.
+    JPEG is lossy: the pixels differ slightly from ``rgb``.
+    """
+    import tifffile
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    h, w = rgb.shape[:2]
+    fields = f"|AppMag = {magnification}|MPP = {mpp:.4f}|Filename = {p.stem}"
+    level0 = f"{_SVS_BANNER} \r\n{w}x{h} [0,0 {w}x{h}] ({tile}x{tile}) JPEG/RGB Q={quality}{fields}"
+    thumb = np.ascontiguousarray(rgb[::4, ::4])
+    th, tw = thumb.shape[:2]
+    args = {"outcolorspace": "RGB", "level": quality}
+    with tifffile.TiffWriter(p) as out:
+        out.write(
+            np.ascontiguousarray(rgb),
+            tile=(tile, tile),
+            compression="jpeg",
+            compressionargs=args,
+            subsampling=(1, 1),
+            photometric="rgb",
+            description=level0,
+            metadata=None,
+            software=False,
+        )
+        out.write(
+            thumb,
+            compression="jpeg",
+            compressionargs=args,
+            subsampling=(1, 1),
+            photometric="rgb",
+            description=f"{_SVS_BANNER} \r\n{w}x{h} -> {tw}x{th} - {fields}",
+            metadata=None,
+            software=False,
+        )

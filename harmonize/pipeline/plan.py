@@ -30,7 +30,7 @@ __all__ = [
     "peek_shape",
 ]
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".svs", ".bmp"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class ReaderSpec:
     options: tuple[tuple[str, Any], ...] = ()
     #: Pixel limit per file (config ``limits.max_pixels``); ``None`` = the default.
     max_pixels: int | None = None
+    #: Whether the run writes images (``image`` in ``output.layers``); ``False`` opens the reader
+    #: with ``images=False``, so label-only downloads (no image folder) can be read.
+    images: bool = True
 
     def open(self):
         from harmonize import datasets
@@ -56,6 +59,7 @@ class ReaderSpec:
             self.root,
             splits=list(self.splits) if self.splits else None,
             on_error=self.on_error,
+            images=self.images,
             **dict(self.options),
         )
 
@@ -138,13 +142,17 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
     """``(H, W)`` of a sample, cheaply where possible.
 
     Uses the reader's own ``peek_shape`` if it has one, else the header of the sample's image file
-    (``ref.paths[0]``), else reads the sample.
+    (``ref.paths[0]``), else reads the sample. A reader opened with ``images=False`` reads no image
+    (which may be absent): the header of the first label file with an image suffix (a label PNG,
+    listed after the image) is used, the image's only when no label file has one.
     """
     own = getattr(reader, "peek_shape", None)
     if callable(own):
         return tuple(own(ref))  # type: ignore[return-value]
-    if ref.paths:
-        p = Path(ref.paths[0])
+    images = getattr(reader, "images", True)
+    candidates = ref.paths[:1] if images else (*ref.paths[1:], *ref.paths[:1])
+    for path in candidates:
+        p = Path(path)
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
             from harmonize.datasets._io import read_image_size
 
@@ -152,6 +160,7 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
                 return read_image_size(p)
             except HarmonizeError:  # unreadable header: let read() report it properly
                 pass
+            break
     sample = reader.read(ref)
     return sample.shape
 
@@ -242,6 +251,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             config.on_error,
             tuple(sorted(sc.options.items())),
             config.limits.max_pixels,
+            "image" in out.layers,
         )
         try:
             reader = rspec.open()
@@ -317,7 +327,9 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
                 cm,
                 layout,
                 str(getattr(mapping, "_source", "") or ""),
-                label_space(tax, onto, mapping, level, coarse_policy=coarse).to_dict(),
+                _instances_listed(
+                    label_space(tax, onto, mapping, level, coarse_policy=coarse).to_dict(), kept
+                ),
             )
         )
     table = ontology_table(onto)
@@ -348,6 +360,24 @@ def _box_extra(reader: Any) -> dict[str, Any]:
     are strings), which ``finalize`` stores as ``box_label_name``."""
     labels = getattr(reader, "box_labels", None) or {}
     return {"box_labels": {str(k): str(v) for k, v in sorted(labels.items())}}
+
+
+def _instances_listed(space: dict[str, Any], refs: list[SampleRef]) -> dict[str, Any]:
+    """A source's label space with what its listed files say about instances.
+
+    A sample whose files carry no instance labels is listed with ``meta["instances"] = False``
+    (Cityscapes frames that ship only ``_labelIds.png``). Their count is recorded as
+    ``samples_without_instances``; when no sample has instance labels, ``instances`` is ``False``
+    and ``gives`` says so, whatever the taxonomy allows.
+    """
+    lacking = sum(1 for r in refs if r.meta.get("instances") is False)
+    if not lacking:
+        return space
+    out = {**space, "samples_without_instances": lacking}
+    if lacking == len(refs):
+        out["instances"] = False
+        out["gives"] = "classes" if out["class_info"] else "none"
+    return out
 
 
 def _digest(plan: Plan) -> str:

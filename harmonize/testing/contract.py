@@ -68,6 +68,10 @@ class ReaderContract:
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0}
     #: Whether the dataset has instances at all.
     has_instances: ClassVar[bool] = True
+    #: Whether a reader opened with ``images=False`` still needs every image file: its labels
+    #: carry no size and the image header gives it (MoNuSAC and MoNuSeg XML), or the reader does
+    #: not honour ``images=False`` yet. ``False``: labels read with the images deleted.
+    needs_image_files: ClassVar[bool] = False
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture(scope="class")
@@ -92,8 +96,9 @@ class ReaderContract:
         return samples
 
     # -- the contract -------------------------------------------------------------------------
-    def check_against_truth(self, result: SynthResult) -> None:
-        samples = self.read_all(result)
+    def check_against_truth(self, result: SynthResult, **reader_kwargs: Any) -> None:
+        samples = self.read_all(result, **reader_kwargs)
+        with_images = reader_kwargs.get("images", True)
         assert set(samples) == set(result.samples), "sample ids differ from the generator's"
         for sid, truth in result.samples.items():
             s = samples[sid]
@@ -112,7 +117,9 @@ class ReaderContract:
                             f"{sid}: instance {tid} class {got_cls.get(gid)} != "
                             f"{truth.instance_classes[tid]}"
                         )
-            if truth.image_shape is not None:
+            if not with_images:
+                assert s.load_image is None, f"{sid}: images=False but the sample has an image"
+            elif truth.image_shape is not None:
                 img = s.image()
                 assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, sid
                 assert img.shape[:2] == truth.image_shape, f"{sid}: image shape"
@@ -138,6 +145,31 @@ class ReaderContract:
 
     def test_edge_cases_read_exactly(self, synth_edge: SynthResult) -> None:
         self.check_against_truth(synth_edge)
+
+    def image_files(self, result: SynthResult) -> list[Path]:
+        """The look-alike's image files: by default the first listed path of every sample."""
+        reader = datasets.open_reader(result.dataset, result.root, **result.reader_options)
+        return sorted({Path(ref.paths[0]) for ref in reader.list_refs()})
+
+    def test_images_false_reads_labels_without_the_images(self, tmp_path: Path) -> None:
+        """A run whose layers exclude ``image`` opens readers with ``images=False``: a label-only
+        download (image files deleted) reads exactly (or, where the image gives the label map's
+        size, fails naming the image)."""
+        result = datasets.synthesize(self.dataset, tmp_path / "labels_only", **self.synth_kwargs)
+        images = self.image_files(result)
+        assert images, "no image files found to delete"
+        for p in images:
+            p.unlink()
+        if not self.needs_image_files:
+            self.check_against_truth(result, images=False)
+            return
+        reader = datasets.open_reader(
+            self.dataset, result.root, images=False, **result.reader_options
+        )
+        with pytest.raises(MissingFileError) as info:
+            for _ in reader:
+                pass
+        assert any(str(p) in str(info.value) for p in images), str(info.value)
 
     def test_generator_is_deterministic(self, synth: SynthResult, tmp_path: Path) -> None:
         again = datasets.synthesize(self.dataset, tmp_path / "again", **self.synth_kwargs)

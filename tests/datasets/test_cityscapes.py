@@ -471,13 +471,68 @@ def test_missing_image(tmp_path: Path) -> None:
     assert isinstance(err, MissingFileError) and str(img) in str(err)
 
 
-def test_missing_instanceids_without_polygons(tmp_path: Path) -> None:
+def test_labelids_only_frames_give_semantic_without_instances(tmp_path: Path) -> None:
+    """Third-party copies that ship only ``_gtFine_labelIds.png``: semantic from it, no instances
+    (these frames used to fail with "instanceIds.png: label PNG not found", or be skipped)."""
     r = fresh(tmp_path)
-    j, _, inst, _ = frame_files(r.root)
+    want = {}
+    for j in sorted((r.root / "gtFine").glob("*/*/*_polygons.json")):
+        stem = j.name.split("_gtFine_")[0]
+        ref = tmp_path / f"{stem}_ref.png"
+        json2labelImg(str(j), str(ref), "ids")  # cityscapesScripts' own labelIds, from the polygons
+        want[stem] = pil_array(ref)
+        j.unlink()
+        j.with_name(f"{stem}_gtFine_instanceIds.png").unlink()
+    for opts in ({}, {"source": "png"}, {"cross_check": True}):
+        reader = datasets.open_reader("cityscapes", r.root, on_error="skip", **opts)
+        samples = {s.sample_id: s for s in reader}
+        assert not reader.skipped, reader.skipped
+        assert set(samples) == set(want) == set(r.samples)
+        for stem, s in samples.items():
+            np.testing.assert_array_equal(s.semantic, want[stem], err_msg=stem)
+            assert s.semantic.dtype == np.uint8
+            assert s.instance is None and s.instance_ids is None and s.instance_classes is None
+            assert s.meta["source"] == "labelIds" and s.meta["instances"] is False
+            assert s.ref.paths[1].endswith(f"{stem}_gtFine_labelIds.png")
+            assert s.image().shape[:2] == s.shape
+
+
+def test_labelids_only_frame_next_to_full_frames(tmp_path: Path) -> None:
+    r = fresh(tmp_path)
+    j, lab, inst, _ = frame_files(r.root)
     inst.unlink()
     j.unlink()
+    samples = read(r.root)
+    stem = j.name.split("_gtFine_")[0]
+    assert samples[stem].instance is None
+    np.testing.assert_array_equal(samples[stem].semantic, pil_array(lab))
+    others = [s for sid, s in samples.items() if sid != stem]
+    assert others and all(s.instance is not None and "instances" not in s.meta for s in others)
+
+
+def test_labelids_with_bad_ids_are_refused(tmp_path: Path) -> None:
+    r = fresh(tmp_path)
+    j, lab, inst, _ = frame_files(r.root)
+    inst.unlink()
+    j.unlink()
+    a = np.asarray(Image.open(lab)).copy()
+    a[0, 0] = 200
+    Image.fromarray(a).save(lab)
     err = first_error(r.root)
-    assert isinstance(err, MissingFileError) and str(inst) in str(err)
+    assert isinstance(err, ClassIdError) and str(lab) in str(err) and "200" in str(err)
+
+
+def test_missing_label_files_say_what_a_frame_needs(tmp_path: Path) -> None:
+    r = fresh(tmp_path)
+    j, lab, _, _ = frame_files(r.root)
+    lab.unlink()
+    err = first_error(r.root, cross_check=True, source="png")
+    assert isinstance(err, MissingFileError) and str(lab) in str(err)
+    assert "_instanceIds.png and _labelIds.png" in str(err)
+    j.unlink()
+    err = first_error(r.root, source="polygons")
+    assert isinstance(err, MissingFileError) and str(j) in str(err)
+    assert "needs _polygons.json" in str(err)
 
 
 def test_options_are_checked(tmp_path: Path) -> None:

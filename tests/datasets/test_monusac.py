@@ -36,12 +36,22 @@ EVA_IDS = {"Epithelial": 1, "Lymphocyte": 2, "Neutrophil": 3, "Macrophage": 4, "
 class TestMoNuSAC(ReaderContract):
     dataset = "monusac"
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": (56, 64)}
+    needs_image_files = True  # the XML holds no size: the image header gives it
+
+    def image_files(self, result: SynthResult) -> list[Path]:
+        return sorted(p for p in result.root.rglob("*") if p.suffix in (".tif", ".svs"))
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
         xml = root / TEST / "TCGA-2Z-A9JG-01Z-00-DX1" / "TCGA-2Z-A9JG-01Z-00-DX1_1.xml"
         data = xml.read_bytes()
         xml.write_bytes(data[: len(data) // 2])  # truncated mid-document
         return "test_TCGA-2Z-A9JG-01Z-00-DX1_1", CorruptFileError
+
+
+@pytest.fixture(scope="module")
+def synth_edge_monusac(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    out = tmp_path_factory.mktemp("monusac_edge")
+    return datasets.synthesize("monusac", out, n=3, seed=0, size=(56, 64), edge_cases=True)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -259,17 +269,72 @@ def test_unknown_class_name_is_class_id_error(tmp_path: Path) -> None:
     assert info.value.line == 2  # the <Annotation> element's line
 
 
-def test_missing_tiff_asks_for_conversion(tmp_path: Path) -> None:
+def test_sub_images_without_tiff_are_read_from_their_svs(tmp_path: Path) -> None:
+    """Some real test TIFFs are missing and only the ``.svs`` ships: its level 0 is read (tifffile
+    and imagecodecs), checked against Pillow's own libtiff decoder and against the TIFF."""
+    from PIL import Image
+
+    result = datasets.synthesize("monusac", tmp_path / "ds", n=3, seed=2, size=(48, 56))
+    tifs = sorted(result.root.rglob("*.tif"))
+    assert len(tifs) == len(result.samples)
+    with_tif = {p.with_suffix(".svs"): tifffile.imread(p)[..., :3] for p in tifs}
+    for p in tifs:
+        p.unlink()
+    reader = datasets.open_reader("monusac", result.root)
+    samples = {s.sample_id: s for s in reader}
+    assert set(samples) == set(result.samples)
+    for sid, s in samples.items():
+        truth = result.samples[sid]
+        svs = Path(s.ref.paths[0])
+        assert svs.suffix == ".svs" and s.meta["image_file"] == "svs"
+        np.testing.assert_array_equal(s.semantic, truth.semantic, err_msg=sid)
+        img = s.image()
+        assert img.shape == (*truth.image_shape, 3) and img.dtype == np.uint8
+        with Image.open(svs) as pil:  # page 0 = level 0; libtiff's JPEG decoder
+            assert pil.size == (truth.image_shape[1], truth.image_shape[0])
+            np.testing.assert_allclose(img, np.asarray(pil.convert("RGB")), atol=1)
+        # the same sub-image as the TIFF, up to JPEG loss (not the thumbnail, not another page)
+        assert np.abs(img.astype(int) - with_tif[svs].astype(int)).mean() < 4.0, sid
+
+
+def test_generator_writes_aperio_svs(tmp_path: Path) -> None:
+    result = datasets.synthesize("monusac", tmp_path / "ds", n=2, seed=1, size=(48, 48))
+    svs = sorted(result.root.rglob("*.svs"))
+    assert len(svs) == len(result.samples)
+    for p in svs:
+        with tifffile.TiffFile(p) as tif:
+            assert tif.is_svs
+            level0, thumb = tif.pages[0], tif.pages[1]
+            assert level0.is_tiled and level0.compression == tifffile.COMPRESSION.JPEG
+            assert level0.description.startswith("Aperio Image Library")
+            assert "|MPP = " in level0.description and "|AppMag = 40" in level0.description
+            assert thumb.shape[0] < level0.shape[0]
+            assert level0.shape[:2] == tifffile.imread(p.with_suffix(".tif")).shape[:2]
+
+
+def test_edge_look_alike_has_a_sub_image_with_only_its_svs(synth_edge_monusac) -> None:
+    (xml,) = synth_edge_monusac.quirks["missing_tif"]
+    xml = Path(xml)
+    assert not xml.with_suffix(".tif").exists() and xml.with_suffix(".svs").is_file()
+    reader = datasets.open_reader("monusac", synth_edge_monusac.root)
+    (s,) = [s for s in reader if s.meta["stem"] == xml.stem]
+    assert s.meta["image_file"] == "svs" and s.image().shape[:2] == s.shape
+
+
+def test_sub_image_without_tif_and_svs_says_what_it_needs(tmp_path: Path) -> None:
     _one_patient(tmp_path)
     xml = _first_xml(tmp_path / "ds")
-    tif = xml.with_suffix(".tif")
-    tif.rename(xml.with_suffix(".svs"))  # only the SVS is left
+    xml.with_suffix(".tif").unlink()
+    xml.with_suffix(".svs").unlink()
     reader = datasets.open_reader("monusac", tmp_path / "ds")
     ref = next(r for r in reader.list_refs() if r.meta["stem"] == xml.stem)
     assert ref.paths == (str(xml),)  # listed, with only existing paths
-    with pytest.raises(MissingFileError) as info:
-        reader.read(ref)
-    assert str(tif) in str(info.value) and "SVS" in str(info.value)
+    for images in (True, False):  # the XML holds no size: the image is needed either way
+        reader = datasets.open_reader("monusac", tmp_path / "ds", images=images)
+        with pytest.raises(MissingFileError) as info:
+            reader.read(ref)
+        assert str(xml.with_suffix(".tif")) in str(info.value)
+        assert ".svs" in str(info.value) and "size" in str(info.value)
 
 
 def test_region_without_vertices_and_bad_vertex(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ GENERATOR_NOT_MOVED = {"cityscapes", "coco_stuff", "monusac", "pascal_voc"}
 #: GENERATOR_NOT_MOVED have moved (each is a forwarding alias those modules still import).
 TRANSITIONAL = {
     "harmonize/datasets/_synth.py": "alias of lookalike._draw for cityscapes, monusac, ...",
-    "harmonize/datasets/_aperio.py": "forwards write_aperio_xml / round_vertices to monusac",
+    "harmonize/datasets/_aperio.py": "forwards write_aperio_xml / _svs / round_vertices to monusac",
 }
 
 

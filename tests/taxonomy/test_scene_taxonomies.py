@@ -182,8 +182,11 @@ def test_mmseg_table_rebuild_matches_published_spot_values() -> None:
 
 def test_coco_stuff_encodings() -> None:
     tax = _dataset("coco_stuff")
-    png, mat = tax.encodings
+    png, mat, stuff_json = tax.encodings
     assert (png.name, mat.name) == ("stuffthingmaps_png", "cocostuff10k_mat")
+    # stuff-only JSON: category_id is the id; 183 'other' (things merged) is no class: unlabeled
+    assert stuff_json.name == "stuff_json" and stuff_json.offset == 0
+    assert stuff_json.special == {0: 0, 183: 0}
     # stuffthingmaps: PNG value = id - 1, 255 = unlabeled; cocostuff-10k .mat S = id.
     for c in tax.classes:
         value = next((v for v, cid in png.special.items() if cid == c.id), c.id + png.offset)
