@@ -101,7 +101,9 @@ def test_every_registered_dataset_has_a_taxonomy_and_a_way_to_be_read() -> None:
         assert tax.name == spec.taxonomy
         if own.reader is not None:
             assert own.reader == spec.reader.__module__, f"{name}: reader module"
-            assert (ROOT / "tests" / "datasets" / f"test_{name}.py").is_file(), f"no test for {name}"
+            assert (ROOT / "tests" / "datasets" / f"test_{name}.py").is_file(), (
+                f"no test for {name}"
+            )
 
 
 def test_cli_import_is_light() -> None:
