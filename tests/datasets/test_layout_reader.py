@@ -41,6 +41,7 @@ def test_voc_pngs_match_an_independent_decoding(tmp_path: Path) -> None:
     assert [(r.split, r.sample_id) for r in reader.list_refs()] == want_ids
     for split, sid in want_ids:
         s = got[sid]
+        assert s.split == split
         cls = np.asarray(Image.open(voc / "SegmentationClass" / f"{sid}.png"))  # palette index
         obj = np.asarray(Image.open(voc / "SegmentationObject" / f"{sid}.png"))
         assert Image.open(voc / "SegmentationClass" / f"{sid}.png").mode == "P"
@@ -251,7 +252,5 @@ def test_rgb_needs_a_colour_per_class(declare) -> None:
     p.write_text(p.read_text().replace("color: [0, 200, 0]", "color: [200, 0, 0]"))
     with pytest.raises(TaxonomyError, match="one colour per class") as info:
         datasets.get("toy")
-    line = 1 + p.read_text().splitlines().index(
-        "  - {id: 2, name: road, color: [200, 0, 0]}"
-    )
+    line = 1 + p.read_text().splitlines().index("  - {id: 2, name: road, color: [200, 0, 0]}")
     assert f"{p}:{line}" in str(info.value)

@@ -27,19 +27,30 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
+from harmonize import datasets
+from harmonize.taxonomy.catalog import list_files
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology, TaxonomyFile
 
 REPO = Path(__file__).resolve().parents[2]
 ROOT = REPO / "taxonomies"
 
-DATASETS = ("cityscapes", "citypersons", "pascal_voc", "coco_stuff")
-ONTOLOGIES = ("cityscapes-19", "coco-stuff-171", "scene")
-MAPPINGS = (
-    ("cityscapes", "cityscapes-19"),
-    ("cityscapes", "scene"),
-    ("pascal_voc", "scene"),
-    ("coco_stuff", "coco-stuff-171"),
-    ("coco_stuff", "scene"),
+
+# Derived from the shipped files and the registry, so a new scene dataset is checked without an
+# edit here: the datasets mapped onto `scene`, the ontologies they map onto, their mappings, and
+# the datasets read with one of their taxonomies (CityPersons uses Cityscapes').
+_CATALOG = list_files(ROOT)
+SCENE_MAPPED = tuple(sorted(d for d, o in _CATALOG.mappings if o == "scene"))
+MAPPINGS = tuple(sorted((d, o) for d, o in _CATALOG.mappings if d in SCENE_MAPPED))
+ONTOLOGIES = tuple(sorted({o for _, o in MAPPINGS}))
+DATASETS = tuple(
+    sorted(
+        {*SCENE_MAPPED}
+        | {
+            n
+            for n in datasets.names()
+            if n in _CATALOG.datasets and datasets.get(n).taxonomy in SCENE_MAPPED
+        }
+    )
 )
 FILES = (
     [ROOT / "datasets" / f"{d}.yaml" for d in DATASETS]
@@ -383,7 +394,7 @@ SHARED_TARGET_OK: dict[str, dict[int, str]] = {
 }
 
 
-@pytest.mark.parametrize("dataset", ["cityscapes", "pascal_voc", "coco_stuff"])
+@pytest.mark.parametrize("dataset", SCENE_MAPPED)
 def test_scene_loses_no_class(dataset: str) -> None:
     onto = _ontology("scene")
     specials = {s.name for s in onto.special}
@@ -467,7 +478,7 @@ def test_scene_tree_is_well_formed() -> None:
         assert inst[group] == all(inst[c] for c in children), group
 
 
-@pytest.mark.parametrize("dataset", ["cityscapes", "pascal_voc", "coco_stuff"])
+@pytest.mark.parametrize("dataset", SCENE_MAPPED)
 def test_scene_coarse_kind_iff_target_has_children(dataset: str) -> None:
     onto = _ontology("scene")
     has_children = {n.parent for n in onto.nodes if n.parent}
@@ -497,7 +508,7 @@ def test_scene_roots_match_cityscapes_categories() -> None:
         assert root == rename.get(category, category), (r.name, root)
 
 
-@pytest.mark.parametrize("dataset", ["cityscapes", "pascal_voc", "coco_stuff"])
+@pytest.mark.parametrize("dataset", SCENE_MAPPED)
 def test_scene_thing_classes_land_on_thing_nodes(dataset: str) -> None:
     onto = _ontology("scene")
     inst = {n.name: n.instances for n in onto.nodes}
