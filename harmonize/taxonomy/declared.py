@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harmonize.errors import TaxonomyError
 from harmonize.taxonomy.catalog import list_files
-from harmonize.taxonomy.loader import load_file
+from harmonize.taxonomy.loader import line_of, load_file
 from harmonize.taxonomy.models import DatasetTaxonomy
 
 __all__ = ["declared_datasets", "reader_data"]
@@ -66,10 +67,17 @@ def declared_datasets() -> dict[str, dict[str, Any]]:
     validated, so a broken file is a :class:`~harmonize.errors.TaxonomyError` naming its line.
     """
     out: dict[str, dict[str, Any]] = {}
-    for path in list_files().datasets.values():
+    for stem, path in list_files().datasets.items():
         tax = load_file(path, kind="dataset")
         assert isinstance(tax, DatasetTaxonomy)
         if tax.reader is None and tax.layout is None:
             continue
+        if tax.name != stem:
+            raise TaxonomyError(
+                f"name: {tax.name!r} must equal the file name {stem!r} (datasets are found by "
+                "file name)",
+                path=path,
+                line=line_of(tax, ("name",)),
+            )
         out[tax.name] = reader_data(tax)
     return out

@@ -254,3 +254,12 @@ def test_rgb_needs_a_colour_per_class(declare) -> None:
         datasets.get("toy")
     line = 1 + p.read_text().splitlines().index("  - {id: 2, name: road, color: [200, 0, 0]}")
     assert f"{p}:{line}" in str(info.value)
+
+
+def test_file_name_must_be_the_dataset_name(declare) -> None:
+    p = declare('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n'
+                '  semantic: {path: "{split}/{stem}.png"}\n')  # fmt: skip
+    p.rename(p.with_name("other.yaml"))
+    with pytest.raises(TaxonomyError, match="must equal the file name") as info:
+        datasets.names()
+    assert f"{p.with_name('other.yaml')}:2" in str(info.value)
