@@ -7,7 +7,9 @@ rules (read with plain ``yaml.safe_load``). This is the example of ``docs/adding
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,39 +40,32 @@ CAMVID = [
     ("Void", (0, 0, 0), "ignore", "void"),
 ]
 
-TAXONOMY = """\
-kind: dataset
-name: camvid_toy
-title: CamVid-style colour-coded street scenes
-task: semantic
-layout:
-  splits:
-    names: [train, val, test]
-  image: "{split}/{stem}.png"
-  semantic:
-    path: "{split}_labels/{stem}_L.png"
-    encoding: rgb
-classes:
-"""
+DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-dataset.md"
+
+
+def doc_blocks() -> list[str]:
+    """The three YAML blocks of the documented example: taxonomy, mapping, run config."""
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 3, "docs/adding-a-dataset.md lost its example"
+    return blocks[:3]
 
 
 def write_taxonomies(folder: Path) -> Path:
-    """The two YAML files a CamVid-style dataset needs, under ``folder``."""
-    classes = "".join(
-        f"  - {{id: {i}, name: {name}, color: {list(col)}, role: {role}}}\n"
-        for i, (name, col, _, role) in enumerate(CAMVID)
-    )
+    """The two YAML files of the documented CamVid-style dataset, under ``folder``."""
+    taxonomy, mapping, _ = doc_blocks()
     (folder / "datasets").mkdir(parents=True, exist_ok=True)
     (folder / "mappings").mkdir(parents=True, exist_ok=True)
-    (folder / "datasets" / "camvid_toy.yaml").write_text(TAXONOMY + classes)
-    rules = "".join(
-        f"  - {{id: {i}, name: {name}, to: {to}, kind: {'approx' if to == 'rider' else 'exact'}}}\n"
-        for i, (name, _, to, _) in enumerate(CAMVID)
-    )
-    (folder / "mappings" / "camvid_toy__scene.yaml").write_text(
-        "kind: mapping\ndataset: camvid_toy\nontology: scene\nrules:\n" + rules
-    )
+    (folder / "datasets" / "camvid_toy.yaml").write_text(taxonomy)
+    (folder / "mappings" / "camvid_toy__scene.yaml").write_text(mapping)
     return folder
+
+
+def test_doc_example_is_the_table_of_this_test() -> None:
+    taxonomy, mapping, _ = doc_blocks()
+    classes = yaml.safe_load(taxonomy)["classes"]
+    rules = yaml.safe_load(mapping)["rules"]
+    assert [(c["name"], tuple(c["color"])) for c in classes] == [(n, c) for n, c, _, _ in CAMVID]
+    assert [r["to"] for r in rules] == [to for _, _, to, _ in CAMVID]
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +97,9 @@ def _harmonize(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_synth_contract_and_run_end_to_end(tmp_path: Path) -> None:
-    tax = write_taxonomies(tmp_path / "taxonomies")
+    tax = write_taxonomies(tmp_path / "my-taxonomies")
+    out = _harmonize("taxonomy", "validate", str(tax / "datasets" / "camvid_toy.yaml"))
+    assert out.returncode == 0, out.stderr + out.stdout
     # 1. harmonize synth finds the dataset through HARMONIZE_TAXONOMIES
     data = tmp_path / "CamVid"
     out = _harmonize(
@@ -112,15 +109,13 @@ def test_synth_contract_and_run_end_to_end(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     labels = sorted(data.glob("*_labels/*_L.png"))
     assert len(labels) == 5 + 3  # n + background-only, tiny and every-value samples
+    listed = _harmonize("datasets", "--json", "--taxonomies", str(tax))
+    assert listed.returncode == 0, listed.stderr
+    assert "camvid_toy" in [r["name"] for r in json.loads(listed.stdout)]
     # 2. harmonize run with the folder on the config's taxonomies: path (the shipped `scene`
     # ontology is still found)
-    cfg = tmp_path / "run.yaml"
-    cfg.write_text(
-        "name: camvid_run\nontology: scene\ntaxonomies: [taxonomies]\n"
-        "sources:\n  - dataset: camvid_toy\n    root: CamVid\n"
-        "output:\n  path: out/camvid.zarr\n  layers: [semantic, image]\n"
-        "executor: {workers: 2}\n"
-    )
+    cfg = tmp_path / "camvid.yaml"
+    cfg.write_text(doc_blocks()[2] + "executor: {workers: 2}\n")  # worker processes too
     out = _harmonize("run", str(cfg))
     assert out.returncode == 0, out.stderr + out.stdout
     # 3. the store against an independent decoding: Pillow RGB -> colour table -> YAML rules
