@@ -174,6 +174,11 @@ class LayoutReader(Reader):
     extra_options: ClassVar[dict[str, Any]] = {}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        if not self.layout:
+            raise TypeError(
+                f"{type(self).__name__} has no layout: open it with "
+                "harmonize.datasets.open_reader, which gives it the taxonomy's layout: block"
+            )
         known = {"object_classes": "strict", **self.extra_options}
         unknown = sorted(set(options) - set(known))
         if unknown:
@@ -228,7 +233,7 @@ class LayoutReader(Reader):
             if any(fnmatch.fnmatchcase(name, pat) for pat in lay["exclude"]):
                 continue
             stem = name[len(prefix) : len(name) - len(suffix)]
-            if stem and p.is_file():
+            if stem:
                 stems.append(stem)
         return stems
 

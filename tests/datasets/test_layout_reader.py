@@ -263,3 +263,10 @@ def test_file_name_must_be_the_dataset_name(declare) -> None:
     with pytest.raises(TaxonomyError, match="must equal the file name") as info:
         datasets.names()
     assert f"{p.with_name('other.yaml')}:2" in str(info.value)
+
+
+def test_a_layout_reader_class_needs_its_layout(tmp_path: Path) -> None:
+    from harmonize.datasets.pascal_voc import PascalVOCReader
+
+    with pytest.raises(TypeError, match="open_reader"):
+        PascalVOCReader(tmp_path)
