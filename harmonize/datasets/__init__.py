@@ -97,6 +97,12 @@ def _declared() -> dict[str, dict[str, Any]]:
     return declared_datasets()
 
 
+def _declared_one(name: str) -> dict[str, Any] | None:
+    from harmonize.taxonomy.declared import declared_dataset  # the registry only (see above)
+
+    return declared_dataset(name)
+
+
 def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
@@ -125,7 +131,7 @@ def get(name: str) -> DatasetSpec:
     """
     from harmonize.datasets import layout as _layout
 
-    decl = _declared().get(name)
+    decl = _declared_one(name)
     if decl is None and name not in _REGISTRY:
         eps = _entry_points()
         if name not in eps:

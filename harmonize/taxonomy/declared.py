@@ -8,6 +8,7 @@ it has instances and its colour.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from harmonize.errors import TaxonomyError
@@ -15,7 +16,7 @@ from harmonize.taxonomy.catalog import list_files
 from harmonize.taxonomy.loader import line_of, load_file
 from harmonize.taxonomy.models import DatasetTaxonomy
 
-__all__ = ["declared_datasets", "reader_data"]
+__all__ = ["declared_dataset", "declared_datasets", "reader_data"]
 
 
 def reader_data(tax: DatasetTaxonomy) -> dict[str, Any]:
@@ -68,16 +69,29 @@ def declared_datasets() -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for stem, path in list_files().datasets.items():
-        tax = load_file(path, kind="dataset")
-        assert isinstance(tax, DatasetTaxonomy)
-        if tax.reader is None and tax.layout is None:
-            continue
-        if tax.name != stem:
-            raise TaxonomyError(
-                f"name: {tax.name!r} must equal the file name {stem!r} (datasets are found by "
-                "file name)",
-                path=path,
-                line=line_of(tax, ("name",)),
-            )
-        out[tax.name] = reader_data(tax)
+        data = _declared(stem, path)
+        if data is not None:
+            out[stem] = data
     return out
+
+
+def declared_dataset(name: str) -> dict[str, Any] | None:
+    """:func:`reader_data` of the dataset taxonomy file named ``name``, if it declares a reader
+    or a layout (only that file is loaded); ``None`` otherwise."""
+    path = list_files().datasets.get(name)
+    return _declared(name, path) if path is not None else None
+
+
+def _declared(stem: str, path: Path) -> dict[str, Any] | None:
+    tax = load_file(path, kind="dataset")
+    assert isinstance(tax, DatasetTaxonomy)
+    if tax.reader is None and tax.layout is None:
+        return None
+    if tax.name != stem:
+        raise TaxonomyError(
+            f"name: {tax.name!r} must equal the file name {stem!r} (datasets are found by "
+            "file name)",
+            path=path,
+            line=line_of(tax, ("name",)),
+        )
+    return reader_data(tax)
