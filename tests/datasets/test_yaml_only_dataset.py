@@ -175,3 +175,15 @@ def test_a_broken_layout_is_a_taxonomy_error_with_its_line(tmp_path: Path) -> No
     finally:
         catalog._extra_dirs[:] = saved
     assert f"{p}:{line}" in str(info.value)
+
+
+def test_config_taxonomies_folder_must_exist(tmp_path: Path) -> None:
+    from harmonize.errors import ConfigError
+    from harmonize.pipeline import load_config
+    from harmonize.pipeline.plan import make_plan
+
+    cfg = tmp_path / "camvid.yaml"
+    cfg.write_text(doc_blocks()[2])
+    with pytest.raises(ConfigError, match="taxonomies") as info:
+        make_plan(load_config(cfg))
+    assert f"{cfg}:3" in str(info.value)
