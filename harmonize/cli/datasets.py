@@ -38,11 +38,17 @@ def synth(
     edge_cases: bool = typer.Option(
         False, "--edge-cases", help="Include the dataset's known quirks."
     ),
+    taxonomies: list[Path] = typer.Option(
+        [], "--taxonomies", help="Further taxonomy folder(s), laid over the shipped ones."
+    ),
 ) -> None:
     """Write a miniature look-alike of DATASET's native layout under OUT."""
     from rich.console import Console
 
     from harmonize import datasets
+    from harmonize.taxonomy.catalog import add_taxonomy_dirs
+
+    add_taxonomy_dirs(taxonomies)
 
     kwargs: dict = {"seed": seed, "edge_cases": edge_cases}
     if n is not None:
@@ -63,9 +69,16 @@ def synth(
 
 def list_datasets(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    taxonomies: list[Path] = typer.Option(
+        [], "--taxonomies", help="Further taxonomy folder(s), laid over the shipped ones."
+    ),
 ) -> None:
     """List the datasets harmonize can read and synthesize."""
     import json
+
+    from harmonize.taxonomy.catalog import add_taxonomy_dirs
+
+    add_taxonomy_dirs(taxonomies)
 
     from rich.console import Console
     from rich.markup import escape

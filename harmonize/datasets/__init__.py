@@ -1,4 +1,4 @@
-"""Dataset readers, one module per dataset, and a registry pairing each with its look-alike.
+"""Dataset readers and look-alike generators, found through a registry.
 
 >>> from harmonize import datasets
 >>> datasets.names()                                       # doctest: +ELLIPSIS
@@ -7,6 +7,18 @@
 >>> result = spec.synthesize("/tmp/CoNSeP", n=4, seed=0)   # doctest: +SKIP
 >>> reader = spec.reader(result.root)                      # doctest: +SKIP
 
+Where datasets come from (one mechanism: the dataset taxonomy YAML says how it is read):
+
+* **A taxonomy YAML** (``taxonomies/datasets/<name>.yaml``, shipped, on ``HARMONIZE_TAXONOMIES`` or
+  on a run config's ``taxonomies:`` path) with ``layout:`` is read by the generic reader
+  (:mod:`harmonize.datasets.layout`) and gets the generic look-alike generator: no Python at all.
+  With ``reader: some.module`` it is read by that module's reader, which the module registers with
+  :func:`register` when imported (every shipped reader is declared so). A module reader that
+  subclasses :class:`~harmonize.datasets.layout.LayoutReader` also gets the YAML's ``layout:``
+  (PASCAL VOC, COCO-Stuff: their plain PNG layouts are declared, the ``.mat`` releases are code).
+* **An installed package** may declare an entry point in the group :data:`ENTRY_POINT_GROUP`
+  (``harmonize.datasets``): name = dataset name, value = a module that calls :func:`register`.
+
 A reader module (``harmonize/datasets/<name>.py``) reads like its format's description: the layout,
 the decisions where the format is silent, the :class:`Reader`. Its look-alike generator lives apart,
 in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`), and is registered by name
@@ -14,15 +26,16 @@ in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`), and is registered 
 on first use, so reading never loads generator code. ``harmonize.lookalike`` may import this
 package (format constants, path helpers); this package never imports ``harmonize.lookalike``.
 
-Modules are imported on first use so that the CLI starts fast. Adding a dataset means one module here
-(which calls :func:`register`), one look-alike module, one taxonomy YAML and one test file; the
-module list below is the only shared line to touch.
+Modules are imported on first use so that the CLI starts fast. This module is the one place of the
+package that asks :mod:`harmonize.taxonomy` (pydantic) for the YAML: the readers themselves get
+plain data (dicts and tuples) and never import it.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +44,7 @@ from typing import Any, cast
 from harmonize.datasets.base import OnError, Reader, Skipped, Synthesize, SynthResult, SynthTruth
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "DatasetSpec",
     "OnError",
     "Reader",
@@ -45,21 +59,8 @@ __all__ = [
     "synthesize",
 ]
 
-#: dataset name -> module that registers it (imported lazily).
-_MODULES: dict[str, str] = {
-    "citypersons": "harmonize.datasets.citypersons",
-    "cityscapes": "harmonize.datasets.cityscapes",
-    "coco_stuff": "harmonize.datasets.coco_stuff",
-    "coco_stuff_json": "harmonize.datasets.coco_stuff_json",
-    "consep": "harmonize.datasets.consep",
-    "cpm17": "harmonize.datasets.cpm17",
-    "kumar": "harmonize.datasets.kumar",
-    "lizard": "harmonize.datasets.lizard",
-    "monusac": "harmonize.datasets.monusac",
-    "monuseg": "harmonize.datasets.monuseg",
-    "pannuke": "harmonize.datasets.pannuke",
-    "pascal_voc": "harmonize.datasets.pascal_voc",
-}
+#: Entry point group of third-party dataset modules (name = dataset, value = module to import).
+ENTRY_POINT_GROUP = "harmonize.datasets"
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 
@@ -115,20 +116,85 @@ def register(
     return spec
 
 
+#: Specs built from declared data, keyed by (name, repr of the data): a re-declared dataset (another
+#: taxonomy folder, an edited file) gets a new spec, an unchanged one the same classes.
+_BUILT: dict[tuple[str, str], DatasetSpec] = {}
+
+
+def _declared() -> dict[str, dict[str, Any]]:
+    """Datasets declared by taxonomy YAML (``reader:`` or ``layout:``), as plain data."""
+    from harmonize.taxonomy.declared import declared_datasets  # the registry only (see above)
+
+    return declared_datasets()
+
+
+def _declared_one(name: str) -> dict[str, Any] | None:
+    from harmonize.taxonomy.declared import declared_dataset  # the registry only (see above)
+
+    return declared_dataset(name)
+
+
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def names() -> tuple[str, ...]:
-    """Names of every known dataset, sorted."""
-    return tuple(sorted(_MODULES))
+    """Names of every known dataset, sorted: declared by YAML, by entry point or registered."""
+    return tuple(sorted({*_declared(), *_entry_points(), *_REGISTRY}))
+
+
+def _import_registering(module: str, name: str) -> DatasetSpec:
+    importlib.import_module(module)
+    if name not in _REGISTRY:
+        raise RuntimeError(f"module {module} did not register dataset {name!r}")
+    return _REGISTRY[name]
 
 
 def get(name: str) -> DatasetSpec:
-    """Return the registered :class:`DatasetSpec` for ``name`` (importing its module)."""
-    if name not in _REGISTRY:
-        if name not in _MODULES:
+    """Return the :class:`DatasetSpec` of ``name`` (importing its module on first use).
+
+    Raises
+    ------
+    KeyError
+        When no taxonomy YAML, entry point or registration knows ``name``.
+    TaxonomyError
+        When a taxonomy YAML of the catalogue is invalid (naming its file and line).
+    """
+    from harmonize.datasets import layout as _layout
+
+    decl = _declared_one(name)
+    if decl is None and name not in _REGISTRY:
+        eps = _entry_points()
+        if name not in eps:
             raise KeyError(f"unknown dataset {name!r}; known: {', '.join(names())}")
-        importlib.import_module(_MODULES[name])
-        if name not in _REGISTRY:
-            raise RuntimeError(f"module {_MODULES[name]} did not register dataset {name!r}")
-    return _REGISTRY[name]
+        return _import_registering(eps[name].value, name)
+    if decl is None:
+        return _REGISTRY[name]
+    key = (name, repr(sorted(decl.items())))
+    if key in _BUILT:
+        return _BUILT[key]
+    if decl["reader"] is not None:
+        spec = _REGISTRY.get(name) or _import_registering(decl["reader"], name)
+        if decl["layout"] is not None and issubclass(spec.reader, _layout.LayoutReader):
+            spec = DatasetSpec(
+                name,
+                _layout.make_reader(decl, spec.reader),
+                spec.generator,
+                spec.description,
+                spec.taxonomy,
+            )
+    elif decl["layout"] is not None:
+        spec = DatasetSpec(
+            name,
+            _layout.make_reader(decl),
+            functools.partial(_layout.synthesize, decl),
+            decl["title"],
+            name,
+        )
+    else:  # pragma: no cover - declared_datasets keeps only files with reader: or layout:
+        raise KeyError(name)
+    _BUILT[key] = spec
+    return spec
 
 
 def open_reader(

@@ -48,6 +48,7 @@ __all__ = [
     "check_same_size",
     "check_sample_id",
     "max_pixels",
+    "read_id_list",
     "read_image_rgb",
     "read_image_size",
     "read_json",
@@ -121,6 +122,27 @@ def check_sample_id(value: str, path: str | Path, line: int | None = None) -> st
             line=line,
         )
     return value
+
+
+def read_id_list(path: str | Path) -> list[str]:
+    """Sample ids of a split list file: the first token of each non-blank line.
+
+    Each id goes through :func:`check_sample_id`, so one holding a path separator or ``..`` is an
+    :class:`UnsafePathError` naming the list and line; non-UTF-8 text is a
+    :class:`CorruptFileError`.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"split list is not UTF-8 text ({exc})", path=p) from exc
+    except OSError as exc:
+        raise CorruptFileError(f"cannot read split list ({exc})", path=p) from exc
+    return [
+        check_sample_id(line.split()[0], p, n)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip()
+    ]
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

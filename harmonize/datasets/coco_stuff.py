@@ -27,22 +27,24 @@ Native layouts (reference: scene_datasets.md §3.1, §3.2, §3.4)
   (``encoding = "cocostuff10k_mat"``). [U] The element type of ``S`` is undocumented: any integral
   numeric type is accepted. ``captions`` go to ``meta["captions"]`` when present.
 
-The option ``release="auto" | "164k" | "10k"`` picks the layout; ``auto`` finds whichever is there.
+The 164k layout is declared in ``taxonomies/datasets/coco_stuff.yaml`` (``layout:``) and read by the
+generic :class:`~harmonize.datasets.layout.LayoutReader`, which this reader extends with the 10k
+``.mat`` release. The option ``release="auto" | "164k" | "10k"`` picks the layout; ``auto`` finds whichever is there.
 Splits: ``train2017`` / ``val2017`` (164k), ``train`` / ``test`` (10k). Sample id = file stem. There
 are no instances in either (semantic only).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from harmonize.datasets import _io, register
-from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.datasets.base import SynthResult, SynthTruth
+from harmonize.datasets.layout import LayoutReader
 from harmonize.errors import ClassIdError, ConfigError, CorruptFileError, ShapeError
 from harmonize.types import RawSample, SampleRef
 
@@ -91,31 +93,6 @@ def _find_10k(root: Path) -> Path | None:
         if (cand / "imageLists").is_dir() and (cand / "annotations").is_dir():
             return cand
     return None
-
-
-def _find_164k(root: Path) -> dict[str, tuple[Path, Path]]:
-    """split -> (label folder, image folder) for the 164k layout (empty when absent)."""
-    for base, label_dir in (
-        (root, "annotations"),
-        (root, "stuffthingmaps_trainval2017"),
-        (root / "dataset", "annotations"),
-        (root, "stuffthingmaps"),
-    ):
-        found = {s: base / label_dir / s for s in _SPLITS_164K if (base / label_dir / s).is_dir()}
-        if not found:
-            continue
-        out: dict[str, tuple[Path, Path]] = {}
-        for split, labels in found.items():
-            candidates = [
-                base / "images" / split,
-                base / split,
-                root / "images" / split,
-                root / split,
-            ]
-            images = next((c for c in candidates if c.is_dir()), candidates[0])
-            out[split] = (labels, images)
-        return out
-    return {}
 
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -169,8 +146,11 @@ def read_cocostuff10k_mat(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]
 
 
 # -- reader ---------------------------------------------------------------------------------------
-class CocoStuffReader(Reader):
+class CocoStuffReader(LayoutReader):
     """Reader of COCO-Stuff 164k (``stuffthingmaps`` PNGs) or 10k v1.1 (``.mat``).
+
+    The 164k release is the generic layout reader's (``layout:`` in the taxonomy YAML); the 10k
+    release is read here.
 
     Options
     -------
@@ -186,18 +166,18 @@ class CocoStuffReader(Reader):
         "(164k), or images/*.jpg, annotations/*.mat, imageLists/{train,test}.txt (10k)"
     )
     encoding: str | None = "stuffthingmaps_png"
+    extra_options: ClassVar[dict[str, Any]] = {"release": "auto"}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(options) - {"release"})
-        if unknown:
-            raise TypeError(f"{self.name} reader: unknown option(s) {unknown}; known: ['release']")
-        release = options.get("release", "auto")
+        opts = super().check_options(options)
+        release = opts["release"]
         if release not in ("auto", "164k", "10k"):
             raise ValueError(f"release must be 'auto', '164k' or '10k', not {release!r}")
         self._10k = _find_10k(self.root) if release in ("auto", "10k") else None
-        self._164k = _find_164k(self.root) if release in ("auto", "164k") else {}
+        if release == "10k":
+            self._base = None  # the 164k layout is not read
         if release == "auto":
-            if self._10k is not None and self._164k:
+            if self._10k is not None and self._base is not None:
                 raise ConfigError(
                     "both the 164k and the 10k COCO-Stuff layouts are here; pass release='164k' "
                     "or release='10k'",
@@ -206,33 +186,13 @@ class CocoStuffReader(Reader):
             release = "10k" if self._10k is not None else "164k"
         self.release = release
         self.encoding = _ENCODINGS[release]
-        return {"release": release}
+        return {"release": release, "object_classes": opts["object_classes"]}
 
     def _list(self) -> Iterator[SampleRef]:
         if self.release == "10k":
             yield from self._list_10k()
         else:
-            yield from self._list_164k()
-
-    def _list_164k(self) -> Iterator[SampleRef]:
-        for split in _SPLITS_164K:
-            if split not in self._164k:
-                continue
-            labels, images = self._164k[split]
-            for png in sorted(labels.glob("*.png")):
-                if png.stem.endswith("_labelTrainIds"):  # mmsegmentation's converted copies
-                    continue
-                meta: dict[str, Any] = {"release": "164k"}
-                if png.stem.isdigit():
-                    meta["image_id"] = int(png.stem)
-                yield SampleRef(
-                    self.name,
-                    png.stem,
-                    split,
-                    (str(images / f"{png.stem}.jpg"), str(png)),
-                    ("164k",),
-                    meta,
-                )
+            yield from super()._list()
 
     def _list_10k(self) -> Iterator[SampleRef]:
         base = self._10k
@@ -271,20 +231,17 @@ class CocoStuffReader(Reader):
                 )
 
     def read(self, ref: SampleRef) -> RawSample:
+        if ref.key[0] != "10k":
+            return super().read(ref)
         img_p, lab_p = Path(ref.paths[0]), Path(ref.paths[1])
-        meta = dict(ref.meta)
-        if ref.key[0] == "10k":
-            sem, extra = read_cocostuff10k_mat(lab_p)
-            meta.update(extra)
-        else:
-            sem = read_stuffthingmap(lab_p)
-        _io.check_same_size(_io.read_image_size(img_p), sem.shape, lab_p, "image and label map")
+        sem, extra = read_cocostuff10k_mat(lab_p)
+        load_image = self.image_loader(img_p, sem.shape, lab_p)
         return RawSample(
             ref=ref,
             semantic=sem,
             instance=None,
-            meta=meta,
-            load_image=functools.partial(_io.read_image_rgb, str(img_p)),
+            meta={**ref.meta, **extra},
+            load_image=load_image,
         )
 
 

@@ -13,6 +13,11 @@ Native layout (reference: scene_datasets.md §2, the devkit's ``VOCinit.m``)::
 ``root`` may be the folder holding ``VOCdevkit`` (and ``benchmark_RELEASE``), ``VOCdevkit`` itself or
 ``VOC2012`` itself; an SBD-only root (``benchmark_RELEASE`` or its ``dataset`` folder) works too.
 
+The VOC2012 part is declared in ``taxonomies/datasets/pascal_voc.yaml`` (``layout:``) and read by the
+generic :class:`~harmonize.datasets.layout.LayoutReader`, which this reader extends with SBD's
+``.mat`` files. The VOC 2012 ``test`` list (images, no labels) is not read: a sample has a semantic
+map in every layer of harmonize (:class:`~harmonize.types.RawSample`, the engine, the store).
+
 Splits and sample ids
 ---------------------
 * ``train`` / ``val``: the VOC lists; sample id = the VOC id (``2007_000033``). ``trainval.txt`` is the
@@ -42,15 +47,15 @@ Labels
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from harmonize.datasets import _io, register
-from harmonize.datasets.base import Reader, SynthResult, SynthTruth
+from harmonize.datasets.base import SynthResult, SynthTruth
+from harmonize.datasets.layout import LayoutReader
 from harmonize.errors import (
     ClassIdError,
     CorruptFileError,
@@ -110,14 +115,6 @@ def voc_colormap(n: int = 256) -> np.ndarray:
 
 
 # -- layout ---------------------------------------------------------------------------------------
-def _find_voc(root: Path) -> Path | None:
-    """The ``VOC2012`` folder under ``root`` (root itself, ``VOC2012``, ``VOCdevkit/VOC2012``)."""
-    for cand in (root, root / "VOC2012", root / "VOCdevkit" / "VOC2012"):
-        if (cand / "ImageSets" / "Segmentation").is_dir() or (cand / "SegmentationClass").is_dir():
-            return cand
-    return None
-
-
 def _find_sbd(base: Path) -> Path | None:
     """SBD's ``dataset`` folder (holding ``cls/``) at ``base``, ``base/dataset`` or
     ``base/benchmark_RELEASE/dataset``."""
@@ -127,48 +124,7 @@ def _find_sbd(base: Path) -> Path | None:
     return None
 
 
-def _read_id_list(path: Path) -> list[str]:
-    """Ids of a split list: one per line (first token; blank lines skipped).
-
-    An id holding a path separator or ``..`` is an :class:`~harmonize.errors.UnsafePathError`
-    naming the list and line.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorruptFileError(f"split list is not UTF-8 text ({exc})", path=path) from exc
-    return [
-        _io.check_sample_id(line.split()[0], path, n)
-        for n, line in enumerate(text.splitlines(), start=1)
-        if line.strip()
-    ]
-
-
 # -- decoding helpers -----------------------------------------------------------------------------
-def _object_classes(inst: np.ndarray, sem: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Class of every object from the class map under it; raise when an object is not on one class.
-
-    Void (255) class pixels under an object are ignored.
-    """
-    ids = np.unique(inst)
-    ids = ids[ids != 0]
-    on = (inst != 0) & (sem != VOID)
-    pairs = np.unique(inst[on].astype(np.int64) * 256 + sem[on].astype(np.int64))
-    pid, pcls = pairs // 256, pairs % 256
-    classes = np.zeros(len(ids), np.uint8)
-    for i, k in enumerate(ids.tolist()):
-        cls = pcls[pid == k]
-        if len(cls) != 1 or cls[0] == 0:
-            what = "only void" if len(cls) == 0 else f"class values {cls.tolist()}"
-            raise CorruptFileError(
-                f"object {k} covers {what} in SegmentationClass; a VOC object must lie on exactly "
-                "one class 1..20 (open the reader with object_classes='vote' to take the majority)",
-                path=path,
-            )
-        classes[i] = cls[0]
-    return ids.astype(np.int64), classes
-
-
 def _struct_field(mat: dict[str, Any], var: str, name: str, path: Path) -> np.ndarray:
     """``mat[var][0][name][0]`` of a MATLAB struct loaded by scipy, with typed errors."""
     s = mat[var]
@@ -194,8 +150,11 @@ def _int_map(a: np.ndarray, path: Path, what: str, dtype: type) -> np.ndarray:
 
 
 # -- reader ---------------------------------------------------------------------------------------
-class PascalVOCReader(Reader):
+class PascalVOCReader(LayoutReader):
     """Reader of PASCAL VOC 2012 segmentation, plus SBD as the extra splits ``sbd_train``/``sbd_val``.
+
+    The VOC splits are the generic layout reader's (``layout:`` in the taxonomy YAML); SBD is read
+    here.
 
     Options
     -------
@@ -215,20 +174,10 @@ class PascalVOCReader(Reader):
         "ImageSets/Segmentation/{train,val}.txt} and/or benchmark_RELEASE/dataset/"
         "{img,cls,inst,train.txt,val.txt}"
     )
+    extra_options: ClassVar[dict[str, Any]] = {"sbd_root": None, "sbd_exclude_voc": True}
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        known = {"sbd_root", "sbd_exclude_voc", "object_classes"}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise TypeError(
-                f"{self.name} reader: unknown option(s) {unknown}; known: {sorted(known)}"
-            )
-        opts = {"sbd_root": None, "sbd_exclude_voc": True, "object_classes": "strict", **options}
-        if opts["object_classes"] not in ("strict", "vote"):
-            raise ValueError(
-                f"object_classes must be 'strict' or 'vote', not {opts['object_classes']!r}"
-            )
-        self._voc = _find_voc(self.root)
+        opts = super().check_options(options)
         sbd_root = opts["sbd_root"]
         if sbd_root is False:
             self._sbd = None
@@ -246,40 +195,19 @@ class PascalVOCReader(Reader):
         return opts
 
     # listing -------------------------------------------------------------------------------
-    def _voc_ids(self, split: str) -> list[str]:
-        if self._voc is None:
-            return []
-        p = self._voc / "ImageSets" / "Segmentation" / f"{split}.txt"
-        return _read_id_list(p) if p.is_file() else []
-
     def _list(self) -> Iterator[SampleRef]:
-        voc = self._voc
-        for split in ("train", "val"):
-            if voc is None:
-                break
-            has_obj = (voc / "SegmentationObject").is_dir()
-            for vid in self._voc_ids(split):
-                paths = [
-                    str(voc / "JPEGImages" / f"{vid}.jpg"),
-                    str(voc / "SegmentationClass" / f"{vid}.png"),
-                ]
-                if has_obj:
-                    paths.append(str(voc / "SegmentationObject" / f"{vid}.png"))
-                meta = {"source": "voc2012"}
-                if vid[:4].isdigit():
-                    meta["year"] = int(vid[:4])
-                yield SampleRef(self.name, vid, split, tuple(paths), ("voc", vid), meta)
+        yield from super()._list()  # VOC2012, as the layout declares it
         sbd = self._sbd
         if sbd is None:
             return
         exclude: set[str] = set()
         if self.options["sbd_exclude_voc"]:
-            exclude = set(self._voc_ids("train")) | set(self._voc_ids("val"))
+            exclude = set(self.layout_ids("train")) | set(self.layout_ids("val"))
         for split in ("train", "val"):
             p = sbd / f"{split}.txt"
             if not p.is_file():
                 continue
-            for sid in _read_id_list(p):
+            for sid in _io.read_id_list(p):
                 if sid in exclude:
                     continue
                 paths = (
@@ -295,41 +223,14 @@ class PascalVOCReader(Reader):
     def read(self, ref: SampleRef) -> RawSample:
         if ref.key[0] == "sbd":
             return self._read_sbd(ref)
-        return self._read_voc(ref)
-
-    def _read_voc(self, ref: SampleRef) -> RawSample:
-        img_p, cls_p = Path(ref.paths[0]), Path(ref.paths[1])
-        # palette index = label; never through RGB. Mode L (grey indices) is accepted too.
-        sem = _io.read_label_png(cls_p, dtypes=(np.uint8,))
-        _io.check_same_size(
-            _io.read_image_size(img_p), sem.shape, cls_p, "JPEG image and SegmentationClass"
-        )
-        inst = ids = classes = None
-        if len(ref.paths) > 2:
-            obj_p = Path(ref.paths[2])
-            obj = _io.read_label_png(obj_p, dtypes=(np.uint8,))
-            _io.check_same_size(
-                sem.shape, obj.shape, obj_p, "SegmentationClass and SegmentationObject"
-            )
-            inst = np.where(obj == VOID, np.uint8(0), obj)
-            if self.options["object_classes"] == "strict":
-                ids, classes = _object_classes(inst, sem, obj_p)
-        return RawSample(
-            ref=ref,
-            semantic=sem,
-            instance=inst,
-            instance_ids=ids,
-            instance_classes=classes,
-            meta=dict(ref.meta),
-            load_image=functools.partial(_io.read_image_rgb, str(img_p)),
-        )
+        return super().read(ref)
 
     def _read_sbd(self, ref: SampleRef) -> RawSample:
         img_p, cls_p, inst_p = (Path(p) for p in ref.paths)
         cls_mat = _io.read_mat(cls_p, ["GTcls"])
         seg = _struct_field(cls_mat, "GTcls", "Segmentation", cls_p)
         sem = _int_map(seg, cls_p, "GTcls.Segmentation", np.uint8)
-        _io.check_same_size(_io.read_image_size(img_p), sem.shape, cls_p, "image and GTcls")
+        load_image = self.image_loader(img_p, sem.shape, cls_p)
         inst_mat = _io.read_mat(inst_p, ["GTinst"])
         iseg = _int_map(
             _struct_field(inst_mat, "GTinst", "Segmentation", inst_p),
@@ -364,7 +265,7 @@ class PascalVOCReader(Reader):
             instance_ids=ids,
             instance_classes=classes.astype(np.uint8),
             meta=dict(ref.meta),
-            load_image=functools.partial(_io.read_image_rgb, str(img_p)),
+            load_image=load_image,
         )
 
 

@@ -148,6 +148,12 @@ class RunConfig(_Model):
     name: Identifier
     description: str | None = None
     ontology: str = Field(description="Ontology name or path.")
+    taxonomies: list[str] = Field(
+        default_factory=list,
+        description="Further taxonomy folders (datasets/, ontologies/, mappings/), relative to the "
+        "config file, laid over the shipped ones: how a YAML-declared dataset outside the "
+        "repository is added.",
+    )
     level: LevelConfig | None = None
     sources: list[SourceConfig] = Field(min_length=1)
     output: OutputConfig
@@ -217,6 +223,7 @@ class RunConfig(_Model):
             if s.get("mapping"):
                 s["mapping"] = self.resolve(s["mapping"])
         data["output"]["path"] = self.resolve(data["output"]["path"])
+        data["taxonomies"] = [self.resolve(t) for t in data["taxonomies"]]
         data["output"]["storage_options"] = redact(data["output"]["storage_options"])
         from harmonize._yaml import looks_like_path
 

@@ -47,12 +47,16 @@ class ReaderSpec:
     #: Whether the run writes images (``image`` in ``output.layers``); ``False`` opens the reader
     #: with ``images=False``, so label-only downloads (no image folder) can be read.
     images: bool = True
+    #: Taxonomy folders laid over the shipped ones (config ``taxonomies:``), resolved.
+    taxonomies: tuple[str, ...] = ()
 
     def open(self):
         from harmonize import datasets
         from harmonize.datasets._io import set_max_pixels
+        from harmonize.taxonomy.catalog import add_taxonomy_dirs
 
         set_max_pixels(self.max_pixels)  # process-wide: every decode in this worker checks it
+        add_taxonomy_dirs(self.taxonomies)  # so a worker finds a dataset declared there
 
         return datasets.open_reader(
             self.dataset,
@@ -199,8 +203,14 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     from harmonize import datasets
     from harmonize._yaml import looks_like_path
     from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
+    from harmonize.taxonomy.catalog import add_taxonomy_dirs
     from harmonize.taxonomy.labelspace import label_space
 
+    taxonomies = tuple(config.resolve(t) for t in config.taxonomies)
+    for i, folder in enumerate(taxonomies):
+        if not Path(folder).is_dir():
+            raise config.error(f"taxonomies[{i}]: {folder} is not a folder", ("taxonomies", i))
+    add_taxonomy_dirs(taxonomies)
     onto = load_ontology(
         config.resolve(config.ontology) if looks_like_path(config.ontology) else config.ontology
     )
@@ -252,6 +262,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
             tuple(sorted(sc.options.items())),
             config.limits.max_pixels,
             "image" in out.layers,
+            taxonomies,
         )
         try:
             reader = rspec.open()

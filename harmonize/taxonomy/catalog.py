@@ -9,11 +9,17 @@ Layout (the names are the file stems)::
 ``<taxonomies>`` is, in order: the ``HARMONIZE_TAXONOMIES`` environment variable; the
 ``taxonomies`` folder inside the installed package (the wheel force-includes the repository's
 top-level ``taxonomies/`` there); the repository's top-level ``taxonomies/`` (a source checkout).
+
+Further folders of the same layout can be laid over it (:func:`add_taxonomy_dirs`; a run config's
+``taxonomies:`` list does this): their files are found by name too, and a file there replaces a
+file of the same name in ``<taxonomies>``. This is how a dataset declared outside the repository
+(its taxonomy with ``layout:``, its mappings) is added without copying the shipped ontologies.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -26,6 +32,8 @@ from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 __all__ = [
     "ENV_VAR",
     "Catalog",
+    "add_taxonomy_dirs",
+    "extra_taxonomy_dirs",
     "list_files",
     "load_mapping",
     "load_ontology",
@@ -37,6 +45,33 @@ __all__ = [
 ENV_VAR = "HARMONIZE_TAXONOMIES"
 
 _SUFFIXES = (".yaml", ".yml")
+
+#: Folders laid over :func:`taxonomies_dir` (process-wide; see :func:`add_taxonomy_dirs`).
+_extra_dirs: list[Path] = []
+
+
+def add_taxonomy_dirs(dirs: Iterable[str | PathLike[str]]) -> None:
+    """Lay the taxonomy folders ``dirs`` over :func:`taxonomies_dir` for this process.
+
+    Each holds ``datasets/``, ``ontologies/`` and ``mappings/`` (any may be missing); later folders
+    win over earlier ones and over the shipped files. Adding a folder twice has no effect.
+
+    Raises
+    ------
+    MissingFileError
+        When a folder does not exist.
+    """
+    for d in dirs:
+        p = Path(d).expanduser().resolve()
+        if not p.is_dir():
+            raise MissingFileError("taxonomies folder does not exist", path=p)
+        if p not in _extra_dirs:
+            _extra_dirs.append(p)
+
+
+def extra_taxonomy_dirs() -> tuple[Path, ...]:
+    """The folders added by :func:`add_taxonomy_dirs`, in order."""
+    return tuple(_extra_dirs)
 
 
 def taxonomies_dir() -> Path:
@@ -99,19 +134,23 @@ class Catalog:
 
 
 def list_files(root: str | PathLike[str] | None = None) -> Catalog:
-    """Catalogue the taxonomy files under ``root`` (default :func:`taxonomies_dir`)."""
+    """Catalogue the taxonomy files under ``root``.
+
+    By default: :func:`taxonomies_dir` with the folders of :func:`add_taxonomy_dirs` laid over it.
+    """
     base = Path(root) if root is not None else taxonomies_dir()
+    folders = [base] if root is not None else [base, *_extra_dirs]
+    datasets: dict[str, Path] = {}
+    ontologies: dict[str, Path] = {}
     mappings: dict[tuple[str, str], Path] = {}
-    for stem, p in _stems(base / "mappings").items():
-        dataset, sep, ontology = stem.partition("__")
-        if sep and dataset and ontology:
-            mappings[(dataset, ontology)] = p
-    return Catalog(
-        root=base,
-        datasets=_stems(base / "datasets"),
-        ontologies=_stems(base / "ontologies"),
-        mappings=mappings,
-    )
+    for folder in folders:
+        datasets.update(_stems(folder / "datasets"))
+        ontologies.update(_stems(folder / "ontologies"))
+        for stem, p in _stems(folder / "mappings").items():
+            dataset, sep, ontology = stem.partition("__")
+            if sep and dataset and ontology:
+                mappings[(dataset, ontology)] = p
+    return Catalog(root=base, datasets=datasets, ontologies=ontologies, mappings=mappings)
 
 
 def _looks_like_path(name: str | PathLike[str]) -> bool:

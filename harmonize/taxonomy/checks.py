@@ -1,7 +1,9 @@
 """Checks within one file that pydantic's per-field validation cannot make, each naming the line.
 
 * dataset taxonomy: duplicate class ids and names; encodings with duplicate names, ``special``
-  entries that point at undeclared classes or collide with another class's regular file value.
+  entries that point at undeclared classes or collide with another class's regular file value;
+  a ``layout:`` naming an undeclared encoding, or reading ``rgb`` labels while a class has no
+  colour or two classes share one.
 * ontology: nodes and special values share one id space and one name space (no duplicates);
   parents exist and form no cycle; ids fit the output dtype; exactly one special value with role
   ``ignore``, at most one ``background``.
@@ -120,6 +122,39 @@ def check_dataset(tax: DatasetTaxonomy) -> None:
                     f"the regular value of class {other} ({names[other]!r}) under offset "
                     f"{enc.offset}",
                 )
+
+    if tax.layout is not None:
+        _check_layout(tax)
+
+
+def _check_layout(tax: DatasetTaxonomy) -> None:
+    layout = tax.layout
+    assert layout is not None
+    if layout.encoding is not None and layout.encoding not in {e.name for e in tax.encodings}:
+        known = [e.name for e in tax.encodings]
+        raise _fail(
+            tax,
+            ("layout", "encoding"),
+            f"encoding {layout.encoding!r} is not declared under `encodings` (declared: {known})",
+        )
+    if layout.semantic.encoding == "rgb":
+        seen: dict[tuple[int, int, int], int] = {}
+        for i, c in enumerate(tax.classes):
+            if c.color is None:
+                raise _fail(
+                    tax,
+                    ("classes", i),
+                    f"class {c.name!r} has no color, but layout.semantic.encoding is rgb: every "
+                    "class needs the colour its label files use",
+                )
+            if c.color in seen:
+                raise _fail(
+                    tax,
+                    ("classes", i, "color"),
+                    f"class {c.name!r} has the colour {list(c.color)} of class "
+                    f"{tax.classes[seen[c.color]].name!r}; rgb labels need one colour per class",
+                )
+            seen[c.color] = i
 
 
 def check_ontology(onto: Ontology) -> None:

@@ -18,21 +18,34 @@ across files (a mapping's classes against its dataset taxonomy) live in
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    model_validator,
+)
 
 __all__ = [
     "Color",
     "DatasetTaxonomy",
     "Encoding",
+    "InstanceLayer",
+    "Layout",
+    "LayoutSplits",
     "Level",
     "Mapping",
     "MappingRule",
     "NativeClass",
     "Ontology",
     "OntologyNode",
+    "SemanticLayer",
     "SpecialValue",
     "TaxonomyFile",
 ]
@@ -117,6 +130,166 @@ class Encoding(_Model):
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Declarative layouts (read by harmonize.datasets.layout)
+# --------------------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _relative_path(value: str) -> str:
+    """A relative POSIX path inside the dataset root: no absolute path, no ``..``, no ``\\``."""
+    p = PurePosixPath(value)
+    if not value or p.is_absolute() or "\\" in value or ".." in p.parts or ":" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the dataset root (no leading '/', no '..', "
+            "no '\\' or drive letter)"
+        )
+    return value
+
+
+def _template(value: str) -> str:
+    """A path template: relative, placeholders ``{split}`` and ``{stem}`` only, ``{stem}`` once
+    and in the file name."""
+    _relative_path(value)
+    names = _PLACEHOLDER.findall(value)
+    unknown = sorted(set(names) - {"split", "stem"})
+    if unknown:
+        raise ValueError(f"{value!r}: unknown placeholder(s) {unknown}; use {{split}} and {{stem}}")
+    if names.count("stem") != 1 or "{stem}" not in value.rsplit("/", 1)[-1]:
+        raise ValueError(f"{value!r}: {{stem}} must appear exactly once, in the file name")
+    if "*" in value or "?" in value or "[" in value:
+        raise ValueError(f"{value!r}: write {{stem}} instead of glob characters")
+    return value
+
+
+def _list_template(value: str) -> str:
+    _relative_path(value)
+    names = _PLACEHOLDER.findall(value)
+    if names != ["split"]:
+        raise ValueError(f"{value!r}: a split list path holds {{split}} once and nothing else")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
+    return value
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+RelPath = Annotated[str, AfterValidator(_relative_path)]
+Template = Annotated[str, AfterValidator(_template)]
+Templates = Annotated[list[Template], BeforeValidator(_one_or_more), Field(min_length=1)]
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class LayoutSplits(_Model):
+    """The splits of a declarative layout: folders (``{split}`` in the paths) or list files."""
+
+    names: list[Identifier] = Field(min_length=1, description="Split names, in canonical order.")
+    list_file: Annotated[str, AfterValidator(_list_template)] | None = Field(
+        None,
+        alias="list",
+        description=(
+            "Split list file, e.g. `ImageSets/Segmentation/{split}.txt`: one sample stem per "
+            "line (first token). Without it, samples are the files found by the first path "
+            "template, with `{split}` a folder."
+        ),
+    )
+
+
+class SemanticLayer(_Model):
+    """The semantic label files of a declarative layout and how they encode class values."""
+
+    path: Templates = Field(
+        description="Path template(s) with {stem} (and {split}); alternatives: first found wins."
+    )
+    encoding: Literal["index", "palette", "rgb", "instance16"] = Field(
+        "index",
+        description=(
+            "`index`: the stored single-channel value (grey, or a palette PNG's index, never "
+            "its colour); `palette`: like index, but the PNG must be a palette image; `rgb`: "
+            "an RGB PNG whose colours are the `color`s of the classes; `instance16`: a 16-bit "
+            "PNG holding `class * divisor + i` on instance pixels and the class elsewhere."
+        ),
+    )
+    dtype: Literal["uint8", "uint16"] = "uint8"
+    divisor: int | None = Field(None, ge=2, description="instance16: the K of class*K+i.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SemanticLayer:
+        if (self.encoding == "instance16") != (self.divisor is not None):
+            raise ValueError("`divisor` is given exactly when encoding is instance16")
+        if self.encoding == "instance16" and self.dtype != "uint16":
+            raise ValueError("encoding instance16 needs dtype uint16")
+        if self.encoding == "rgb" and self.dtype != "uint8":
+            raise ValueError("encoding rgb takes no dtype (the class values are the ids)")
+        return self
+
+
+class InstanceLayer(_Model):
+    """Separate instance label files of a declarative layout (one object index per pixel)."""
+
+    path: Templates
+    dtype: Literal["uint8", "uint16"] = "uint8"
+    none: list[int] = Field(
+        [0], min_length=1, description="Values that are no instance (VOC: 0 and 255)."
+    )
+    optional: bool = Field(
+        False, description="Read only when the file's folder exists (then every sample has one)."
+    )
+
+
+class Layout(_Model):
+    """How a folder of images and label files is laid out; read by the generic layout reader."""
+
+    roots: list[RelPath] = Field(
+        ["."],
+        min_length=1,
+        description="Candidate dataset folders under the root given to the reader, first found wins.",
+    )
+    splits: LayoutSplits
+    image: Templates = Field(description="Image path template(s) with {stem} (and {split}).")
+    semantic: SemanticLayer
+    instance: InstanceLayer | None = None
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="File-name globs that are not samples (e.g. `*_labelTrainIds.png`).",
+    )
+    stem_meta: Regex | None = Field(
+        None,
+        description=(
+            "Regex matched at the start of each stem; its named groups that match go into the "
+            "sample metadata (digits as integers)."
+        ),
+    )
+    meta: dict[str, Scalar] = Field(default_factory=dict, description="Metadata of every sample.")
+    encoding: Identifier | None = Field(
+        None,
+        description="Name of the taxonomy encoding the semantic values are in (default: first).",
+    )
+    hint: str | None = Field(None, description="One line shown when nothing is found.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Layout:
+        if self.splits.list_file is None:
+            first = self.semantic.path
+            if not all("{split}" in t for t in first):
+                raise ValueError(
+                    "without a split list (splits.list), {split} must be a folder in every "
+                    "semantic.path template"
+                )
+        if self.instance is not None and self.semantic.encoding == "instance16":
+            raise ValueError("instance16 labels carry their instances; drop the instance layer")
+        return self
+
+
 class DatasetTaxonomy(_Model):
     """A dataset's native classes (``kind: dataset``)."""
 
@@ -135,6 +308,17 @@ class DatasetTaxonomy(_Model):
     )
     classes: list[NativeClass] = Field(min_length=1)
     attributes: dict[str, Scalar] = Field(default_factory=dict)
+    reader: Annotated[str, Field(pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")] | None = Field(
+        None,
+        description=(
+            "Python module of a bespoke reader (it calls harmonize.datasets.register), e.g. "
+            "`harmonize.datasets.consep`; with `layout:` too, the module's reader extends the "
+            "generic one."
+        ),
+    )
+    layout: Layout | None = Field(
+        None, description="Declarative layout read by the generic reader (no Python needed)."
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,8 +39,6 @@ UNUSED_1BASED = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91)
 class TestCocoStuff164k(ReaderContract):
     dataset = "coco_stuff"
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": SIZE}
-    # does not honour images=False yet (ported onto the generic layout reader elsewhere)
-    needs_image_files = True
     has_instances = False
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
@@ -53,8 +51,6 @@ class TestCocoStuff164k(ReaderContract):
 class TestCocoStuff10k(ReaderContract):
     dataset = "coco_stuff"
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": SIZE, "release": "10k"}
-    # does not honour images=False yet (ported onto the generic layout reader elsewhere)
-    needs_image_files = True
     has_instances = False
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:

@@ -40,8 +40,6 @@ SIZE = (64, 80)
 class TestPascalVOC(ReaderContract):
     dataset = "pascal_voc"
     synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 0, "size": SIZE}
-    # does not honour images=False yet (ported onto the generic layout reader elsewhere)
-    needs_image_files = True
 
     def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
         voc = root / "VOCdevkit" / "VOC2012"
