@@ -459,7 +459,8 @@ def test_cli_run_leakage_flag(store_run, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# the candidate gates (consistent-vote fraction, 3-scale NCC pre-check) lose no pair
+# the candidate gates (image cap, densest vote cell, consistent-vote fraction, 3-scale NCC
+# pre-check) lose no pair
 # ------------------------------------------------------------------------------------------------
 def test_gates_find_the_same_pairs_as_the_ungated_search(monkeypatch) -> None:
     import functools
@@ -478,7 +479,9 @@ def test_gates_find_the_same_pairs_as_the_ungated_search(monkeypatch) -> None:
     ]
     gated = pairs_of(find_duplicates(imgs))
     monkeypatch.setattr(check_mod, "verify", functools.partial(check_mod.verify, gate=-1.0))
-    ungated = pairs_of(find_duplicates(imgs, LeakageParams(min_consistent=0.0, max_images=0)))
+    ungated = pairs_of(
+        find_duplicates(imgs, LeakageParams(min_consistent=0.0, max_images=0, min_cell_votes=1))
+    )
     assert set(gated) == set(ungated)
     want = {frozenset(p) for p in (("t0", "crop"), ("t1", "half"), ("t2", "rescaled"))}
     assert want | {frozenset(("t3", "near"))} <= set(gated)
