@@ -91,7 +91,7 @@ class LeakageParams:
     min_score: float = 0.8
     min_consistent: float = 0.1
     max_images: int = 32
-    min_cell_votes: int = 2
+    min_cell_votes: int = 3
 
     def __post_init__(self) -> None:
         checks = {

@@ -160,9 +160,10 @@ def _phash_grid(img: np.ndarray, basis: np.ndarray, stride: int) -> tuple[np.nda
     from numpy.lib.stride_tricks import sliding_window_view
 
     w = basis.shape[1]
-    rows = sliding_window_view(img, w, axis=1)[:, ::stride, :] @ basis.T  # (H, nx, f)
-    cols = sliding_window_view(rows, w, axis=0)[::stride]  # (ny, nx, f, w)
-    coef = np.einsum("ijvk,uk->ijuv", cols, basis, optimize=True)  # (ny, nx, f, f)
+    rows = sliding_window_view(img, w, axis=1)[:, ::stride, :] @ basis.T  # (H, nx, v)
+    rows = np.ascontiguousarray(rows.transpose(1, 2, 0))  # (nx, v, H): columns contiguous
+    cols = sliding_window_view(rows, w, axis=2)[:, :, ::stride]  # (nx, v, ny, w)
+    coef = (cols @ basis.T).transpose(2, 0, 3, 1)  # (ny, nx, u, v)
     n = coef.shape[0] * coef.shape[1]
     ac = coef.reshape(n, -1)[:, 1:]
     k = (ac.shape[1] - 1) // 2  # the median of the (odd) 63 AC terms is their k-th smallest
