@@ -387,13 +387,44 @@ def _candidates(
         e.windows = replace(e.windows, hashes=hashes[lo : lo + len(e.windows)])
     owner = np.repeat(np.arange(len(reps), dtype=np.int32), sizes)
     u, v = window_matches(hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images)
-    ia, ib = owner[u].astype(np.int64), owner[v].astype(np.int64)
-    lu, lv = u - start[ia], v - start[ib]
-    del u, v
+    ia = owner[u].astype(np.int64)  # non-decreasing: the matches come sorted by u
+    ib = owner[v].astype(np.int64)
+    del owner
+    factor = np.array([e.factor for e in reps])
+    out = []
+    # in chunks of whole first images (all matches of a pair are in one chunk): bounded memory
+    bounds = np.searchsorted(ia, np.arange(0, len(reps) + 1))
+    lo = 0
+    while lo < len(reps):
+        hi = lo + 1
+        while hi < len(reps) and bounds[hi + 1] - bounds[lo] <= _MATCH_CHUNK:
+            hi += 1
+        m = slice(bounds[lo], bounds[hi])
+        lo = hi
+        if m.stop > m.start:
+            out += _chunk_candidates(
+                reps, p, factor, ia[m], u[m] - start[ia[m]], ib[m], v[m] - start[ib[m]]
+            )
+    return out
+
+
+#: Window matches turned into votes at a time.
+_MATCH_CHUNK = 1 << 22
+
+
+def _chunk_candidates(
+    reps: Sequence[_Entry],
+    p: LeakageParams,
+    factor: np.ndarray,
+    ia: np.ndarray,
+    lu: np.ndarray,
+    ib: np.ndarray,
+    lv: np.ndarray,
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """:func:`_candidates` for the matches ``(ia, lu) - (ib, lv)`` (image, local window)."""
     # every match's vote, as estimate_transform casts it
     sa, ca, sb, cb = _match_geometry(reps, ia, lu, ib, lv)
     scale = sa / sb
-    factor = np.array([e.factor for e in reps])
     cell = p.window / 4 / factor[ib]
     sbin = np.round(p.levels_per_octave * np.log2(scale)).astype(np.int64)
     obin = np.floor((cb - scale[:, None] * ca) / cell[:, None]).astype(np.int64)

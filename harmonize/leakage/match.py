@@ -50,43 +50,71 @@ def band_layout(n_windows: int) -> list[tuple[int, int]]:
     return [(int(lo), w) for lo, w in zip(starts, widths, strict=True)]
 
 
+_CHUNK = 1 << 22
+
+
 def _band_pairs(
-    key: np.ndarray, image: np.ndarray, max_bucket: int, max_images: int
+    hashes: np.ndarray,
+    lo: int,
+    width: int,
+    image: np.ndarray,
+    max_bucket: int,
+    max_images: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All window pairs ``(i, j)`` of different images with equal band ``key``.
+    """All window pairs ``(i, j)``, ``i < j``, of different images whose hashes have equal bits
+    ``lo .. lo + width``.
 
     Buckets of more than ``max_bucket`` windows or windows of more than ``max_images`` images
     (``0``: no limit) are dropped: hash values that common are flat or textured tissue, not a
     copy. ``image`` must be non-decreasing in the window index (windows stored image by image).
-    Work and memory are the number of pairs plus one sort of ``key``.
+    Memory: one uint64 a window (the sorted ``(band value, window index)``) plus the windows in
+    buckets of two or more; work: one sort plus the number of pairs.
     """
-    n = len(key)
+    n = len(hashes)
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     idx_bits = max(1, int(n - 1).bit_length())
-    if int(key.max()).bit_length() + idx_bits <= 64:
-        # one uint64 sort of (key, window index): windows of a bucket come out by index, so by
-        # image, and no argsort index array is needed
-        packed = (key.astype(np.uint64) << np.uint64(idx_bits)) | np.arange(n, dtype=np.uint64)
-        packed.sort()
-        order = (packed & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
-        k = packed >> np.uint64(idx_bits)
-        del packed
-    else:
-        order = np.argsort(key, kind="stable")
-        k = key[order]
+    if width + idx_bits > 64:  # pragma: no cover - over 2 ** 32 windows
+        raise ValueError(f"too many windows ({n}) for one sort key")
+    # one in-place uint64 sort of (band value, window index): a bucket's windows come out by
+    # index, so by image, and no argsort index array is needed
+    packed = hashes >> np.uint64(lo)
+    packed &= np.uint64((1 << width) - 1)
+    packed <<= np.uint64(idx_bits)
+    for c in range(0, n, _CHUNK):
+        packed[c : c + _CHUNK] |= np.arange(c, min(n, c + _CHUNK), dtype=np.uint64)
+    packed.sort()
+    # windows sharing their band value with a neighbour in the sorted order (chunked: no
+    # full-length temporaries)
+    same = np.empty(n - 1, bool)
+    shift = np.uint64(idx_bits)
+    for c in range(0, n - 1, _CHUNK):
+        e = min(n - 1, c + _CHUNK)
+        same[c:e] = ((packed[c + 1 : e + 1] ^ packed[c:e]) >> shift) == 0
+    member = np.zeros(n, bool)
+    member[1:] = same
+    member[:-1] |= same
+    del same
+    sub = packed[member]
+    del packed, member
+    order = (sub & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+    k = sub >> shift
+    del sub
+    m = len(k)
+    if m < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    sizes = np.diff(np.r_[starts, n])
+    sizes = np.diff(np.r_[starts, m])
     im = image[order]
     new_img = np.r_[True, (k[1:] != k[:-1]) | (im[1:] != im[:-1])]
     n_img = np.add.reduceat(new_img.astype(np.int64), starts)
-    ok_bucket = (sizes >= 2) & (sizes <= max_bucket) & (n_img >= 2)
+    ok_bucket = (sizes <= max_bucket) & (n_img >= 2)
     if max_images > 0:
         ok_bucket &= n_img <= max_images
     size_of = np.repeat(np.where(ok_bucket, sizes, 0), sizes)
-    pos = np.arange(n) - np.repeat(starts, sizes)
+    pos = np.arange(m) - np.repeat(starts, sizes)
     # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
-    # the previous set instead of rescanning all n (work = number of pairs, not n * bucket size)
+    # the previous set instead of rescanning all (work = number of pairs, not m * bucket size)
     cur = np.flatnonzero(size_of >= 2)
     left, right = [], []
     d = 1
@@ -94,9 +122,9 @@ def _band_pairs(
         cur = cur[pos[cur] + d < size_of[cur]]
         if not len(cur):
             break
-        other = im[cur] != im[cur + d]
-        left.append(order[cur[other]])
-        right.append(order[cur[other] + d])
+        other = cur[im[cur] != im[cur + d]]
+        left.append(order[other])
+        right.append(order[other + d])
         d += 1
     if not left:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -138,12 +166,9 @@ def window_matches(
     n_win = np.int64(len(hashes))
     found = []
     for lo, width in band_layout(len(hashes)):
-        key = (hashes >> np.uint64(lo)) & np.uint64((1 << width) - 1)
-        u, v = _band_pairs(key, image, max_bucket, max_images)
-        del key
+        u, v = _band_pairs(hashes, lo, width, image, max_bucket, max_images)
         close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
-        u, v = u[close], v[close]
-        found.append(np.minimum(u, v) * n_win + np.maximum(u, v))  # one int64 key per pair
+        found.append(u[close] * n_win + v[close])  # one int64 key per pair (u < v)
     pair = np.unique(np.concatenate(found))
     return pair // n_win, pair % n_win
 
