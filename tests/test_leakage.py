@@ -602,7 +602,9 @@ def test_vote_cells_equal_a_counter() -> None:
     sbin = rng.integers(-2, 3, 2000)
     obin = rng.integers(-3, 4, (2000, 2))
     pairs, matches, densest = vote_cells(pair, sbin, obin)
-    cells = Counter(zip(pair.tolist(), sbin.tolist(), obin[:, 0].tolist(), obin[:, 1].tolist()))
+    cells = Counter(
+        zip(pair.tolist(), sbin.tolist(), obin[:, 0].tolist(), obin[:, 1].tolist(), strict=True)
+    )
     per_pair = Counter(pair.tolist())
     assert pairs.tolist() == sorted(per_pair)
     assert matches.tolist() == [per_pair[p] for p in sorted(per_pair)]
