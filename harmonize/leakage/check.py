@@ -22,7 +22,7 @@ from harmonize.leakage.hashing import (
     window_hashes,
     working_image,
 )
-from harmonize.leakage.match import estimate_transform, verify, vote_cells, window_matches
+from harmonize.leakage.match import estimate_transform, verify, vote_cells, window_match_keys
 
 __all__ = [
     "ImageRef",
@@ -386,25 +386,24 @@ def _candidates(
     for e, lo in zip(reps, start, strict=True):  # the tables become views of the one array
         e.windows = replace(e.windows, hashes=hashes[lo : lo + len(e.windows)])
     owner = np.repeat(np.arange(len(reps), dtype=np.int32), sizes)
-    u, v = window_matches(hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images)
-    ia = owner[u].astype(np.int64)  # non-decreasing: the matches come sorted by u
-    ib = owner[v].astype(np.int64)
-    del owner
+    key = window_match_keys(hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images)
+    n_win = np.int64(len(hashes))
     factor = np.array([e.factor for e in reps])
     out = []
-    # in chunks of whole first images (all matches of a pair are in one chunk): bounded memory
-    bounds = np.searchsorted(ia, np.arange(0, len(reps) + 1))
+    # in chunks of whole first images (all matches of a pair are in one chunk; the keys are
+    # sorted by first window, so by first image): bounded memory
+    bounds = np.searchsorted(key, np.r_[start, n_win] * n_win)
     lo = 0
     while lo < len(reps):
         hi = lo + 1
         while hi < len(reps) and bounds[hi + 1] - bounds[lo] <= _MATCH_CHUNK:
             hi += 1
-        m = slice(bounds[lo], bounds[hi])
+        k = key[bounds[lo] : bounds[hi]]
         lo = hi
-        if m.stop > m.start:
-            out += _chunk_candidates(
-                reps, p, factor, ia[m], u[m] - start[ia[m]], ib[m], v[m] - start[ib[m]]
-            )
+        if len(k):
+            u, v = k // n_win, k % n_win
+            ia, ib = owner[u].astype(np.int64), owner[v].astype(np.int64)
+            out += _chunk_candidates(reps, p, factor, ia, u - start[ia], ib, v - start[ib])
     return out
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "resample",
     "verify",
     "vote_cells",
+    "window_match_keys",
     "window_matches",
 ]
 
@@ -60,9 +61,10 @@ def _band_pairs(
     image: np.ndarray,
     max_bucket: int,
     max_images: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """All window pairs ``(i, j)``, ``i < j``, of different images whose hashes have equal bits
-    ``lo .. lo + width``.
+    max_hamming: int,
+) -> np.ndarray:
+    """Keys ``i * N + j`` of the window pairs ``i < j`` of different images whose hashes have
+    equal bits ``lo .. lo + width`` and differ in at most ``max_hamming`` bits.
 
     Buckets of more than ``max_bucket`` windows or windows of more than ``max_images`` images
     (``0``: no limit) are dropped: hash values that common are flat or textured tissue, not a
@@ -71,8 +73,9 @@ def _band_pairs(
     buckets of two or more; work: one sort plus the number of pairs.
     """
     n = len(hashes)
+    none = np.zeros(0, np.int64)
     if n < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return none
     idx_bits = max(1, int(n - 1).bit_length())
     if width + idx_bits > 64:  # pragma: no cover - over 2 ** 32 windows
         raise ValueError(f"too many windows ({n}) for one sort key")
@@ -102,7 +105,7 @@ def _band_pairs(
     del sub
     m = len(k)
     if m < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return none
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     sizes = np.diff(np.r_[starts, m])
     im = image[order]
@@ -116,19 +119,18 @@ def _band_pairs(
     # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
     # the previous set instead of rescanning all (work = number of pairs, not m * bucket size)
     cur = np.flatnonzero(size_of >= 2)
-    left, right = [], []
+    keys = []
     d = 1
     while True:
         cur = cur[pos[cur] + d < size_of[cur]]
         if not len(cur):
             break
         other = cur[im[cur] != im[cur + d]]
-        left.append(order[other])
-        right.append(order[other + d])
+        u, v = order[other], order[other + d]
+        close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
+        keys.append(u[close] * np.int64(n) + v[close])  # only the close pairs are kept
         d += 1
-    if not left:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(left), np.concatenate(right)
+    return np.concatenate(keys) if keys else none
 
 
 def window_matches(
@@ -161,16 +163,35 @@ def window_matches(
     Returns
     -------
     u, v : ndarray, shape (M,), int64
-        Window indices with ``u < v`` (so ``image[u] < image[v]``), each pair once.
+        Window indices with ``u < v`` (so ``image[u] < image[v]``), each pair once, sorted.
     """
-    n_win = np.int64(len(hashes))
-    found = []
-    for lo, width in band_layout(len(hashes)):
-        u, v = _band_pairs(hashes, lo, width, image, max_bucket, max_images)
-        close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
-        found.append(u[close] * n_win + v[close])  # one int64 key per pair (u < v)
-    pair = np.unique(np.concatenate(found))
-    return pair // n_win, pair % n_win
+    key = window_match_keys(
+        hashes, image, max_hamming=max_hamming, max_bucket=max_bucket, max_images=max_images
+    )
+    return key // len(hashes), key % len(hashes)
+
+
+def window_match_keys(
+    hashes: np.ndarray,
+    image: np.ndarray,
+    *,
+    max_hamming: int,
+    max_bucket: int = 256,
+    max_images: int = 32,
+) -> np.ndarray:
+    """:func:`window_matches` as one sorted int64 key ``u * N + v`` a pair (8 bytes a match)."""
+    found = [
+        _band_pairs(hashes, lo, width, image, max_bucket, max_images, max_hamming)
+        for lo, width in band_layout(len(hashes))
+    ]
+    key = np.concatenate(found) if len(found) > 1 else found[0]
+    del found
+    key.sort()
+    if len(key) > 1:  # a pair found in several bands once
+        dup = np.zeros(len(key), bool)
+        dup[1:] = key[1:] == key[:-1]
+        key = key[~dup]
+    return key
 
 
 def vote_cells(
