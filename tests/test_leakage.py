@@ -459,7 +459,8 @@ def test_cli_run_leakage_flag(store_run, tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# the candidate gates (consistent-vote fraction, 3-scale NCC pre-check) lose no pair
+# the candidate gates (image cap, densest vote cell, consistent-vote fraction, 3-scale NCC
+# pre-check) lose no pair
 # ------------------------------------------------------------------------------------------------
 def test_gates_find_the_same_pairs_as_the_ungated_search(monkeypatch) -> None:
     import functools
@@ -478,10 +479,135 @@ def test_gates_find_the_same_pairs_as_the_ungated_search(monkeypatch) -> None:
     ]
     gated = pairs_of(find_duplicates(imgs))
     monkeypatch.setattr(check_mod, "verify", functools.partial(check_mod.verify, gate=-1.0))
-    ungated = pairs_of(find_duplicates(imgs, LeakageParams(min_consistent=0.0, max_images=0)))
+    ungated = pairs_of(
+        find_duplicates(imgs, LeakageParams(min_consistent=0.0, max_images=0, min_cell_votes=1))
+    )
     assert set(gated) == set(ungated)
     want = {frozenset(p) for p in (("t0", "crop"), ("t1", "half"), ("t2", "rescaled"))}
     assert want | {frozenset(("t3", "near"))} <= set(gated)
     for k in gated:
         assert gated[k].kind == ungated[k].kind
         assert abs(gated[k].score - ungated[k].score) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------------
+# the indexed candidate search against a brute-force all-pairs reference
+# ------------------------------------------------------------------------------------------------
+def _near_threshold_hashes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A few hundred 63-bit hashes, sorted by image: random ones, and copies of some with
+    0-3 and 11-14 bits flipped, either spread over the hash or all in one 16-bit band."""
+    base = rng.integers(0, 1 << 63, 240, dtype=np.uint64)
+    out = list(base)
+    for k, h in enumerate(base[:120]):
+        flips = [0, 1, 2, 3, 11, 12, 13, 14][k % 8]
+        if k % 3 == 0:  # concentrated: all flips inside one band (of either layout)
+            lo = int(rng.integers(0, 4)) * 16
+            bits = rng.choice(np.arange(lo, min(lo + 16, 63)), min(flips, 15), replace=False)
+        else:
+            bits = rng.choice(63, flips, replace=False)
+        mask = np.uint64(0)
+        for b in bits:
+            mask |= np.uint64(1) << np.uint64(int(b))
+        out.append(np.uint64(h ^ mask))
+    for h in base[200:210]:  # values in 3-4 windows: buckets the tight caps drop
+        out += [h] * int(rng.integers(2, 4))
+    hashes = np.array(out, np.uint64)
+    image = rng.integers(0, 40, len(hashes))
+    order = np.argsort(image, kind="stable")
+    return hashes[order], image[order]
+
+
+def _brute_force(
+    hashes: np.ndarray,
+    image: np.ndarray,
+    bands: list[tuple[int, int]],
+    max_hamming: int,
+    max_bucket: int,
+    max_images: int,
+) -> set[tuple[int, int]]:
+    """Every pair of windows of different images, checked one by one in plain Python."""
+    hs = [int(h) for h in hashes]
+    ims = [int(i) for i in image]
+    usable = []  # per band: the values whose bucket is within the caps
+    for lo, width in bands:
+        windows: dict[int, int] = {}
+        images: dict[int, set[int]] = {}
+        for h, im in zip(hs, ims, strict=True):
+            key = (h >> lo) & ((1 << width) - 1)
+            windows[key] = windows.get(key, 0) + 1
+            images.setdefault(key, set()).add(im)
+        usable.append(
+            {
+                key
+                for key in windows
+                if windows[key] <= max_bucket and (not max_images or len(images[key]) <= max_images)
+            }
+        )
+    out = set()
+    for i in range(len(hs)):
+        for j in range(i + 1, len(hs)):
+            if ims[i] == ims[j] or bin(hs[i] ^ hs[j]).count("1") > max_hamming:
+                continue
+            for (lo, width), ok in zip(bands, usable, strict=True):
+                ki = (hs[i] >> lo) & ((1 << width) - 1)
+                if ki == (hs[j] >> lo) & ((1 << width) - 1) and ki in ok:
+                    out.add((i, j))
+                    break
+    return out
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["4x16-bit bands", "2x32-bit bands"])
+@pytest.mark.parametrize("caps", [(256, 0), (3, 2)], ids=["no caps", "tight caps"])
+def test_window_matches_equal_a_brute_force_search(monkeypatch, many: bool, caps) -> None:
+    import harmonize.leakage.match as match_mod
+
+    if many:  # the layout of large collections, without hashing a million windows
+        monkeypatch.setattr(match_mod, "MANY_WINDOWS", 0)
+    rng = np.random.default_rng(12)
+    hashes, image = _near_threshold_hashes(rng)
+    bands = match_mod.band_layout(len(hashes))
+    assert [w for _, w in bands] == ([32, 31] if many else [16, 16, 16, 15])
+    max_bucket, max_images = caps
+    for max_hamming in (3, 12):
+        u, v = match_mod.window_matches(
+            hashes, image, max_hamming=max_hamming, max_bucket=max_bucket, max_images=max_images
+        )
+        got = set(zip(u.tolist(), v.tolist(), strict=True))
+        assert len(got) == len(u)  # each pair once
+        want = _brute_force(hashes, image, bands, max_hamming, max_bucket, max_images)
+        assert got == want
+        if caps != (256, 0):  # the caps bite
+            assert want < _brute_force(hashes, image, bands, max_hamming, 256, 0)
+        if caps == (256, 0):  # pigeonhole: within (bands - 1) bits, some band agrees exactly
+            d = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
+            close = {
+                (i, j)
+                for i, j in zip(*np.nonzero(d <= min(max_hamming, len(bands) - 1)), strict=True)
+                if i < j and image[i] != image[j]
+            }
+            assert close <= got
+            assert len(close) > 10
+    # the near-threshold copies: 11-14 flipped bits sit on both sides of max_hamming = 12
+    d = np.bitwise_count(hashes[u] ^ hashes[v])
+    assert d.max() <= 12
+
+
+def test_vote_cells_equal_a_counter() -> None:
+    from collections import Counter
+
+    from harmonize.leakage.match import vote_cells
+
+    rng = np.random.default_rng(5)
+    pair = rng.integers(0, 30, 2000)
+    sbin = rng.integers(-2, 3, 2000)
+    obin = rng.integers(-3, 4, (2000, 2))
+    pairs, matches, densest = vote_cells(pair, sbin, obin)
+    cells = Counter(
+        zip(pair.tolist(), sbin.tolist(), obin[:, 0].tolist(), obin[:, 1].tolist(), strict=True)
+    )
+    per_pair = Counter(pair.tolist())
+    assert pairs.tolist() == sorted(per_pair)
+    assert matches.tolist() == [per_pair[p] for p in sorted(per_pair)]
+    assert densest.tolist() == [
+        max(c for key, c in cells.items() if key[0] == p) for p in sorted(per_pair)
+    ]

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from harmonize.leakage.hashing import WindowHashes, content_hash, window_hashes, working_image
-from harmonize.leakage.match import estimate_transform, verify, window_matches
+from harmonize.leakage.hashing import (
+    WindowHashes,
+    content_hash,
+    window_geometry,
+    window_hashes,
+    working_image,
+)
+from harmonize.leakage.match import estimate_transform, verify, vote_cells, window_match_keys
 
 __all__ = [
     "ImageRef",
@@ -53,18 +59,21 @@ class LeakageParams:
         Windows flatter than this (RMS grey amplitude in [0, 1]) are not hashed.
     max_hamming : int
         Largest Hamming distance (of 63 bits) between matching window hashes.
-    bands : int
-        Bit bands for candidate generation.
     min_votes : int
         Fewest geometrically consistent window matches for a candidate pair.
     min_score : float
         Smallest normalized cross-correlation of the overlap for a verified near-duplicate.
-    max_images : int or None
+    max_images : int
         A hash band value shared by windows of more than this many images is not used for
-        candidates (0: no limit; None: ``max(32, images // 16)``): tissue texture makes some
-        values common to many unrelated tiles, while a tile is copied into few others. A fixed
-        small cap loses copies as the collection grows (the benchmark's recall at 1,000 tiles:
-        0.58 with 32, 0.98 with 64), hence the share.
+        candidates (0: no limit): tissue texture makes some values common to many unrelated
+        tiles, while a tile is copied into few others. A fixed cap keeps the work per band value
+        bounded, so the search grows linearly with the collection; the bands lengthen with the
+        collection (:func:`~harmonize.leakage.match.band_layout`) so that copies' values stay
+        below it.
+    min_cell_votes : int
+        Fewest window matches of a pair in one ``(scale, offset)`` vote cell for it to get a
+        transform estimate (counted for all pairs at once): copies put dozens in one cell,
+        unrelated tiles' texture matches agree on none.
     min_consistent : float
         Fewest geometrically consistent window matches, as a fraction of all the pair's window
         matches, for a candidate to be verified. Tissue texture makes unrelated tiles share
@@ -78,11 +87,11 @@ class LeakageParams:
     octaves: float = 2.0
     min_contrast: float = 0.01
     max_hamming: int = 12
-    bands: int = 4
     min_votes: int = 4
     min_score: float = 0.8
     min_consistent: float = 0.1
-    max_images: int | None = None
+    max_images: int = 32
+    min_cell_votes: int = 3
 
     def __post_init__(self) -> None:
         checks = {
@@ -92,11 +101,11 @@ class LeakageParams:
             "levels_per_octave": self.levels_per_octave >= 1,
             "octaves": self.octaves >= 0,
             "max_hamming": 0 <= self.max_hamming <= 63,
-            "bands": 1 <= self.bands <= 16,
             "min_votes": self.min_votes >= 1,
             "min_score": -1.0 <= self.min_score <= 1.0,
             "min_consistent": 0.0 <= self.min_consistent <= 1.0,
-            "max_images": self.max_images is None or self.max_images >= 0,
+            "max_images": self.max_images >= 0,
+            "min_cell_votes": self.min_cell_votes >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
@@ -254,10 +263,13 @@ class _Entry:
     ref: ImageRef
     digest: str
     shape: tuple[int, int]
-    grey: np.ndarray | None = None
+    windows: WindowHashes
     factor: float = 1.0
-    windows: WindowHashes | None = None
+    grey: np.ndarray | None = None  # kept only when there is no loader
     copies: list[ImageRef] = field(default_factory=list)  # exact copies of this representative
+
+
+Loader = Callable[[ImageRef], np.ndarray]
 
 
 def find_duplicates(
@@ -266,6 +278,7 @@ def find_duplicates(
     *,
     progress: Callable[[str, int, int], None] | None = None,
     total: int | None = None,
+    loader: Loader | None = None,
 ) -> LeakageReport:
     """Find exact copies, crops and rescaled copies among images.
 
@@ -273,7 +286,9 @@ def find_duplicates(
     ----------
     images : iterable of (ImageRef, ndarray)
         Each image ``(H, W, 3)`` uint8 RGB (or ``(H, W)`` grey), with where it comes from. Images are
-        consumed one at a time; only a grey working copy (at most ``max_side`` px) is kept.
+        consumed one at a time; only their window hashes (13 bytes a window, about 120 kB for a
+        256-px tile) are kept, and a grey working copy (at most ``max_side`` px) when there is no
+        ``loader``.
     params : LeakageParams, optional
         Search settings; the defaults are the documented tolerance.
     progress : callable, optional
@@ -281,6 +296,10 @@ def find_duplicates(
         candidate pair).
     total : int, optional
         Number of images, for progress only.
+    loader : callable, optional
+        ``loader(ref)`` returns the image of ``ref`` again (as ``images`` yielded it). With it,
+        no pixels are held between hashing and verification: the few candidate pairs' images
+        are read again, so memory stays at the window hashes whatever the collection's size.
 
     Returns
     -------
@@ -300,20 +319,14 @@ def find_duplicates(
             by_digest[digest].copies.append(ref)
         else:
             grey, factor = working_image(arr, p.max_side)
-            wh = window_hashes(
-                grey,
-                factor,
-                window=p.window,
-                stride=p.stride,
-                levels_per_octave=p.levels_per_octave,
-                octaves=p.octaves,
-                min_contrast=p.min_contrast,
-            )
-            e = _Entry(ref, digest, arr.shape[:2], grey, factor, wh)
+            e = _Entry(ref, digest, arr.shape[:2], _hash(grey, factor, p), factor)
+            e.grey = grey if loader is None else None
             reps.append(e)
             by_digest[digest] = e
+        del arr, img
         if progress:
             progress("hash", n, total or 0)
+    del by_digest
 
     matches: list[Match] = []
     for e in reps:  # exact copies: every pair within a digest group
@@ -323,7 +336,7 @@ def find_duplicates(
                 matches.append(Match(group[i], group[j], "exact", 1.0, (0.0, 0.0), 1.0, 1.0, 1.0))
 
     unchecked = [r for e in reps if not len(e.windows) for r in (e.ref, *e.copies)]
-    for ia, ib, v in _verified_pairs(reps, p, progress):
+    for ia, ib, v in _verified_pairs(reps, p, progress, loader):
         ea, eb = reps[ia], reps[ib]
         for ra in (ea.ref, *ea.copies):
             for rb in (eb.ref, *eb.copies):
@@ -331,6 +344,18 @@ def find_duplicates(
                 matches.append(Match(a, b, _kind(s, oa, ob), s, o, v.score, oa, ob, v.votes))
     matches.sort(key=lambda m: (not m.leak, m.a.label(), m.b.label()))
     return LeakageReport(matches, n, unchecked, p, time.perf_counter() - t0)
+
+
+def _hash(grey: np.ndarray, factor: float, p: LeakageParams) -> WindowHashes:
+    return window_hashes(
+        grey,
+        factor,
+        window=p.window,
+        stride=p.stride,
+        levels_per_octave=p.levels_per_octave,
+        octaves=p.octaves,
+        min_contrast=p.min_contrast,
+    )
 
 
 @dataclass(frozen=True)
@@ -343,51 +368,164 @@ class _Found:
     votes: int
 
 
+def _candidates(
+    reps: Sequence[_Entry], p: LeakageParams
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Image pairs worth a transform estimate, with their window matches.
+
+    Returns ``(a, b, windows of a, windows of b)`` for each pair of representatives (``a < b``)
+    with at least ``min_votes`` window matches and ``min_cell_votes`` of them in one vote cell.
+    Everything here is done for all windows and matches at once (sorts and bincounts), so the
+    cost follows the number of windows and matches, not of image pairs.
+    """
+    sizes = np.array([len(e.windows) for e in reps], np.int64)
+    if sizes.sum() == 0:
+        return []
+    start = np.r_[0, np.cumsum(sizes)[:-1]]
+    hashes = np.concatenate([e.windows.hashes for e in reps])
+    for e, lo in zip(reps, start, strict=True):  # the tables become views of the one array
+        e.windows = replace(e.windows, hashes=hashes[lo : lo + len(e.windows)])
+    owner = np.repeat(np.arange(len(reps), dtype=np.int32), sizes)
+    key = window_match_keys(hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images)
+    n_win = np.int64(len(hashes))
+    factor = np.array([e.factor for e in reps])
+    out = []
+    # in chunks of whole first images (all matches of a pair are in one chunk; the keys are
+    # sorted by first window, so by first image): bounded memory
+    bounds = np.searchsorted(key, np.r_[start, n_win] * n_win)
+    lo = 0
+    while lo < len(reps):
+        hi = lo + 1
+        while hi < len(reps) and bounds[hi + 1] - bounds[lo] <= _MATCH_CHUNK:
+            hi += 1
+        k = key[bounds[lo] : bounds[hi]]
+        lo = hi
+        if len(k):
+            u, v = k // n_win, k % n_win
+            ia, ib = owner[u].astype(np.int64), owner[v].astype(np.int64)
+            out += _chunk_candidates(reps, p, factor, ia, u - start[ia], ib, v - start[ib])
+    return out
+
+
+#: Window matches turned into votes at a time.
+_MATCH_CHUNK = 1 << 22
+
+
+def _chunk_candidates(
+    reps: Sequence[_Entry],
+    p: LeakageParams,
+    factor: np.ndarray,
+    ia: np.ndarray,
+    lu: np.ndarray,
+    ib: np.ndarray,
+    lv: np.ndarray,
+) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """:func:`_candidates` for the matches ``(ia, lu) - (ib, lv)`` (image, local window)."""
+    # every match's vote, as estimate_transform casts it
+    sa, ca, sb, cb = _match_geometry(reps, ia, lu, ib, lv)
+    scale = sa / sb
+    cell = p.window / 4 / factor[ib]
+    sbin = np.round(p.levels_per_octave * np.log2(scale)).astype(np.int64)
+    obin = np.floor((cb - scale[:, None] * ca) / cell[:, None]).astype(np.int64)
+    del sa, ca, sb, cb, scale, cell
+    pair_id = ia * len(reps) + ib
+    pairs, n_match, densest = vote_cells(pair_id, sbin, obin)
+    del sbin, obin
+    keep = pairs[(n_match >= p.min_votes) & (densest >= p.min_cell_votes)]
+    sel = np.flatnonzero(np.isin(pair_id, keep))
+    if not len(sel):
+        return []
+    sel = sel[np.argsort(pair_id[sel], kind="stable")]
+    pid = pair_id[sel]
+    cut = np.flatnonzero(np.r_[True, pid[1:] != pid[:-1], True])
+    out = []
+    for k in range(len(cut) - 1):
+        g = sel[cut[k] : cut[k + 1]]
+        out.append((int(ia[g[0]]), int(ib[g[0]]), lu[g], lv[g]))
+    return out
+
+
+def _match_geometry(
+    reps: Sequence[_Entry], ia: np.ndarray, lu: np.ndarray, ib: np.ndarray, lv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scales and centres of both windows of every match (see ``WindowHashes.geometry``)."""
+    n_lev = np.array([len(e.windows.level_scale) for e in reps], np.int64)
+    lev_start = np.r_[0, np.cumsum(n_lev)[:-1]]
+    level_scale = np.concatenate([e.windows.level_scale for e in reps])
+    window, stride = reps[0].windows.window, reps[0].windows.stride
+    out = []
+    for im, loc in ((ia, lu), (ib, lv)):
+        lev = np.empty(len(im), np.int64)
+        pos = np.empty((len(im), 2), np.uint16)
+        order = np.argsort(im, kind="stable")
+        bounds = np.searchsorted(im[order], np.arange(len(reps) + 1))
+        for k in np.flatnonzero(np.diff(bounds)):  # per image: windows are indexed locally
+            at = order[bounds[k] : bounds[k + 1]]
+            w = reps[k].windows
+            lev[at] = w.level[loc[at]]
+            pos[at] = w.pos[loc[at]]
+        out += window_geometry(level_scale[lev_start[im] + lev], pos, window, stride)
+    return out[0], out[1], out[2], out[3]
+
+
 def _verified_pairs(
-    reps: Sequence[_Entry], p: LeakageParams, progress: Callable[[str, int, int], None] | None
+    reps: Sequence[_Entry],
+    p: LeakageParams,
+    progress: Callable[[str, int, int], None] | None,
+    loader: Loader | None,
 ) -> list[tuple[int, int, _Found]]:
     """Candidate pairs of representatives from window matches, verified by NCC."""
-    tables = [e.windows for e in reps]
-    if sum(len(t) for t in tables) == 0:
-        return []
-    hashes = np.concatenate([t.hashes for t in tables])
-    owner = np.concatenate([np.full(len(t), k, np.int64) for k, t in enumerate(tables)])
-    local = np.concatenate([np.arange(len(t)) for t in tables])
-    cap = max(32, len(tables) // 16) if p.max_images is None else p.max_images
-    u, v = window_matches(hashes, owner, max_hamming=p.max_hamming, bands=p.bands, max_images=cap)
-    if not len(u):
-        return []
-    ia, ib = owner[u], owner[v]
-    order = np.lexsort((ib, ia))
-    u, v, ia, ib = u[order], v[order], ia[order], ib[order]
-    cut = np.flatnonzero(np.r_[True, (ia[1:] != ia[:-1]) | (ib[1:] != ib[:-1]), True])
-    groups = [(cut[k], cut[k + 1]) for k in range(len(cut) - 1)]
-    groups = [g for g in groups if g[1] - g[0] >= p.min_votes]
+    groups = _candidates(reps, p)
+    greys = _GreyCache(reps, p.max_side, loader)
     out = []
-    for done, (lo, hi) in enumerate(groups, 1):
-        a, b = int(ia[lo]), int(ib[lo])
+    for done, (a, b, wa, wb) in enumerate(groups, 1):
         ea, eb = reps[a], reps[b]
         # cell: half a window at the coarsest working scale of b, in pixels of b
         t = estimate_transform(
             ea.windows,
-            local[u[lo:hi]],
+            wa,
             eb.windows,
-            local[v[lo:hi]],
+            wb,
             levels_per_octave=p.levels_per_octave,
             cell=p.window / 4 / eb.factor,
             min_votes=p.min_votes,
         )
         if progress:
             progress("verify", done, len(groups))
-        if t is None or t.votes < p.min_consistent * (hi - lo):
+        if t is None or t.votes < p.min_consistent * len(wa):
             continue
-        got = verify(ea.grey, ea.factor, eb.grey, eb.factor, t, shape_a=ea.shape, shape_b=eb.shape)
+        ga, gb = greys.get(a), greys.get(b)
+        got = verify(ga, ea.factor, gb, eb.factor, t, shape_a=ea.shape, shape_b=eb.shape)
         if got is None or got.score < p.min_score:
             continue
         out.append(
             (a, b, _Found(got.scale, got.offset, got.score, got.overlap_a, got.overlap_b, t.votes))
         )
     return out
+
+
+class _GreyCache:
+    """Working images of representatives: kept ones, or read again through the loader (the last
+    few kept; candidate pairs come sorted by their first image)."""
+
+    def __init__(
+        self, reps: Sequence[_Entry], max_side: int, loader: Loader | None, size: int = 16
+    ):
+        self.reps, self.max_side, self.loader, self.size = reps, max_side, loader, size
+        self.cache: dict[int, np.ndarray] = {}
+
+    def get(self, k: int) -> np.ndarray:
+        e = self.reps[k]
+        if e.grey is not None:
+            return e.grey
+        if k not in self.cache:
+            if self.loader is None:
+                raise RuntimeError("no working image and no loader")  # pragma: no cover
+            grey, _ = working_image(np.asarray(self.loader(e.ref)), self.max_side)
+            if len(self.cache) >= self.size:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[k] = grey
+        return self.cache[k]
 
 
 def _with_shape(ref: ImageRef, shape: tuple[int, ...]) -> ImageRef:
@@ -445,4 +583,7 @@ def find_leakage(
             s = st[i]
             yield ImageRef(s.source, s.split, s.sample_id, i, (s.height, s.width)), s.image
 
-    return find_duplicates(gen(), params, progress=progress, total=len(idx))
+    def load(ref: ImageRef) -> np.ndarray:  # candidate pairs' pixels, read again from the store
+        return st[ref.index].image
+
+    return find_duplicates(gen(), params, progress=progress, total=len(idx), loader=load)

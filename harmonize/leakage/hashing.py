@@ -20,7 +20,14 @@ from functools import cache
 
 import numpy as np
 
-__all__ = ["WindowHashes", "content_hash", "dct_basis", "window_hashes", "working_image"]
+__all__ = [
+    "WindowHashes",
+    "content_hash",
+    "dct_basis",
+    "window_geometry",
+    "window_hashes",
+    "working_image",
+]
 
 #: pHash keeps the ``HASH_FREQ x HASH_FREQ`` lowest DCT frequencies (minus DC): 63 bits.
 HASH_FREQ = 8
@@ -93,42 +100,80 @@ def dct_basis(window: int, freq: int = HASH_FREQ) -> np.ndarray:
 
 @dataclass(frozen=True)
 class WindowHashes:
-    """The window hashes of one image.
+    """The window hashes of one image, compactly (13 bytes a window).
 
     Attributes
     ----------
     hashes : ndarray, shape (N,), uint64
         63-bit pHash of each kept window (bit 63 is always 0).
-    level : ndarray, shape (N,), int16
+    level : ndarray, shape (N,), uint8
         Pyramid level of the window (0 = working resolution).
-    center : ndarray, shape (N, 2), float32
-        Window centre ``(row, col)`` in *image* pixels (of the original, not the working copy), in
-        pixel-edge coordinates (pixel ``i`` spans ``[i, i + 1)``), which scale linearly.
-    scale : ndarray, shape (N,), float32
-        Level pixels per image pixel of the window's level.
+    pos : ndarray, shape (N, 2), uint16
+        Grid position ``(row, col)`` of the window at its level (top-left corner ``pos * stride``).
+    level_scale : ndarray, shape (L,), float32
+        Level pixels per image pixel of each pyramid level.
+    window, stride : int
+        Window edge and grid step, in level pixels.
     """
 
     hashes: np.ndarray
     level: np.ndarray
-    center: np.ndarray
-    scale: np.ndarray
+    pos: np.ndarray
+    level_scale: np.ndarray
+    window: int = 32
+    stride: int = 4
 
     def __len__(self) -> int:
         return len(self.hashes)
 
+    def geometry(self, idx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scale and centre of windows ``idx`` (default: all).
 
-def _phash(windows: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pHash bits and AC energy of ``(N, w, w)`` windows."""
-    coef = basis @ windows @ basis.T  # (N, f, f) lowest 2-D DCT-II frequencies
-    n = coef.shape[0]
+        Returns
+        -------
+        scale : ndarray, shape (k,), float64
+            Level pixels per image pixel of each window's level.
+        center : ndarray, shape (k, 2), float64
+            Window centre ``(row, col)`` in *image* pixels (of the original, not the working
+            copy), pixel-edge coordinates (pixel ``i`` spans ``[i, i + 1)``), which scale linearly;
+            rounded to float32 like the scale.
+        """
+        lev = self.level if idx is None else self.level[idx]
+        pos = self.pos if idx is None else self.pos[idx]
+        return window_geometry(self.level_scale[lev], pos, self.window, self.stride)
+
+
+def window_geometry(
+    scale: np.ndarray, pos: np.ndarray, window: int, stride: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale and image-pixel centre of windows from their level scale (float32) and grid
+    position (see :meth:`WindowHashes.geometry`)."""
+    corner = pos.astype(np.float64) * stride + (window - 1) / 2
+    centre = ((corner + 0.5) / scale.astype(np.float64)[:, None]).astype(np.float32)
+    return scale.astype(np.float64), centre.astype(np.float64)
+
+
+def _phash_grid(img: np.ndarray, basis: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """pHash bits and AC energy of every ``w x w`` window of ``img`` on a grid of step ``stride``,
+    row-major, with the 2-D DCT done separably (rows of all windows first, then columns), so the
+    overlapping windows share the row transforms."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    w = basis.shape[1]
+    rows = sliding_window_view(img, w, axis=1)[:, ::stride, :] @ basis.T  # (H, nx, v)
+    rows = np.ascontiguousarray(rows.transpose(1, 2, 0))  # (nx, v, H): columns contiguous
+    cols = sliding_window_view(rows, w, axis=2)[:, :, ::stride]  # (nx, v, ny, w)
+    coef = (cols @ basis.T).transpose(2, 0, 3, 1)  # (ny, nx, u, v)
+    n = coef.shape[0] * coef.shape[1]
     ac = coef.reshape(n, -1)[:, 1:]
-    med = np.median(ac, axis=1, keepdims=True)
+    k = (ac.shape[1] - 1) // 2  # the median of the (odd) 63 AC terms is their k-th smallest
+    med = np.partition(ac, k, axis=1)[:, k : k + 1]
     bits = np.zeros((n, 64), bool)
     bits[:, : ac.shape[1]] = ac > med
     packed = np.packbits(bits, axis=1, bitorder="little").view("<u8")[:, 0]
     # standard deviation of the window's low-pass content (Parseval: the orthonormal DCT keeps
     # energy), in grey levels of [0, 1]
-    energy = np.sqrt(np.sum(ac.astype(np.float64) ** 2, axis=1)) / basis.shape[1]
+    energy = np.sqrt(np.sum(ac.astype(np.float64) ** 2, axis=1)) / w
     return packed.astype(np.uint64), energy
 
 
@@ -168,14 +213,13 @@ def window_hashes(
     -------
     WindowHashes
     """
-    from numpy.lib.stride_tricks import sliding_window_view
     from skimage.transform import pyramid_gaussian
 
     basis = dct_basis(window)
     h0, w0 = grey.shape
     # one level beyond the range: pyramid sizes round up, so level k is slightly finer than nominal
     max_layer = int(np.floor(levels_per_octave * octaves + 1e-9)) + 1
-    out_h, out_l, out_c, out_s = [], [], [], []
+    out_h, out_l, out_p, scales = [], [], [], []
     pyramid = pyramid_gaussian(
         grey, max_layer=max_layer, downscale=2 ** (1 / levels_per_octave), preserve_range=True
     )
@@ -183,26 +227,27 @@ def window_hashes(
         hl, wl = img.shape
         if hl < window or wl < window:
             break
-        s = scale * float(np.mean([hl / h0, wl / w0]))  # level px per image px
-        views = sliding_window_view(img.astype(np.float32, copy=False), (window, window))
-        views = views[::stride, ::stride]
-        ny, nx = views.shape[:2]
-        hashes, energy = _phash(views.reshape(ny * nx, window, window), basis)
-        ys, xs = np.meshgrid(np.arange(ny) * stride, np.arange(nx) * stride, indexing="ij")
-        keep = energy >= min_contrast
-        centers = np.stack([ys.ravel(), xs.ravel()], axis=1)[keep] + (window - 1) / 2
+        scales.append(scale * float(np.mean([hl / h0, wl / w0])))  # level px per image px
+        hashes, energy = _phash_grid(img.astype(np.float32, copy=False), basis, stride)
+        nx = (wl - window) // stride + 1
+        keep = np.flatnonzero(energy >= min_contrast)
         out_h.append(hashes[keep])
-        out_l.append(np.full(int(keep.sum()), lev, np.int16))
-        out_c.append(((centers + 0.5) / s).astype(np.float32))
-        out_s.append(np.full(int(keep.sum()), s, np.float32))
+        out_l.append(np.full(len(keep), lev, np.uint8))
+        out_p.append(np.stack([keep // nx, keep % nx], axis=1).astype(np.uint16))
     if not out_h:
-        empty = np.zeros(0)
         return WindowHashes(
-            empty.astype(np.uint64),
-            empty.astype(np.int16),
-            np.zeros((0, 2), np.float32),
-            empty.astype(np.float32),
+            np.zeros(0, np.uint64),
+            np.zeros(0, np.uint8),
+            np.zeros((0, 2), np.uint16),
+            np.zeros(0, np.float32),
+            window,
+            stride,
         )
     return WindowHashes(
-        np.concatenate(out_h), np.concatenate(out_l), np.concatenate(out_c), np.concatenate(out_s)
+        np.concatenate(out_h),
+        np.concatenate(out_l),
+        np.concatenate(out_p),
+        np.asarray(scales, np.float32),
+        window,
+        stride,
     )

@@ -20,45 +20,117 @@ import numpy as np
 
 from harmonize.leakage.hashing import WindowHashes
 
-__all__ = ["Transform", "Verified", "estimate_transform", "resample", "verify", "window_matches"]
+__all__ = [
+    "Transform",
+    "Verified",
+    "band_layout",
+    "estimate_transform",
+    "resample",
+    "verify",
+    "vote_cells",
+    "window_match_keys",
+    "window_matches",
+]
+
+
+#: Collections with more windows than this search two 32-bit bands instead of four 16-bit ones.
+MANY_WINDOWS = 1 << 20
+
+
+def band_layout(n_windows: int) -> list[tuple[int, int]]:
+    """The ``(first bit, width)`` of each band searched for ``n_windows`` windows.
+
+    Four 16-bit bands (any two hashes within 3 bits share one) up to :data:`MANY_WINDOWS`
+    windows (about 110 PanNuke tiles); above, two bands of 32 and 31 bits, so that random
+    collisions (``n_windows / 2 ** width`` windows a band value) stay rare however large the
+    collection: with 16-bit bands 8,000 tiles put over 1,000 windows on each value, and every
+    pair in a bucket is enumerated. Copies still share many windows within 1-3 bits.
+    """
+    widths = (16, 16, 16, 15) if n_windows <= MANY_WINDOWS else (32, 31)
+    starts = np.cumsum((0, *widths[:-1]))
+    return [(int(lo), w) for lo, w in zip(starts, widths, strict=True)]
+
+
+_CHUNK = 1 << 22
 
 
 def _band_pairs(
-    keys: np.ndarray, max_bucket: int, image: np.ndarray | None = None, max_images: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """All index pairs ``(i, j)``, ``i != j``, with equal ``keys``; buckets larger than
-    ``max_bucket`` are dropped (hashes that common carry no information: flat or periodic tissue)."""
-    order = np.argsort(keys, kind="stable") if image is None else np.lexsort((image, keys))
-    k = keys[order]
-    n = len(k)
+    hashes: np.ndarray,
+    lo: int,
+    width: int,
+    image: np.ndarray,
+    max_bucket: int,
+    max_images: int,
+    max_hamming: int,
+) -> np.ndarray:
+    """Keys ``i * N + j`` of the window pairs ``i < j`` of different images whose hashes have
+    equal bits ``lo .. lo + width`` and differ in at most ``max_hamming`` bits.
+
+    Buckets of more than ``max_bucket`` windows or windows of more than ``max_images`` images
+    (``0``: no limit) are dropped: hash values that common are flat or textured tissue, not a
+    copy. ``image`` must be non-decreasing in the window index (windows stored image by image).
+    Memory: one uint64 a window (the sorted ``(band value, window index)``) plus the windows in
+    buckets of two or more; work: one sort plus the number of pairs.
+    """
+    n = len(hashes)
+    none = np.zeros(0, np.int64)
     if n < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return none
+    idx_bits = max(1, int(n - 1).bit_length())
+    if width + idx_bits > 64:  # pragma: no cover - over 2 ** 32 windows
+        raise ValueError(f"too many windows ({n}) for one sort key")
+    # one in-place uint64 sort of (band value, window index): a bucket's windows come out by
+    # index, so by image, and no argsort index array is needed
+    packed = hashes >> np.uint64(lo)
+    packed &= np.uint64((1 << width) - 1)
+    packed <<= np.uint64(idx_bits)
+    for c in range(0, n, _CHUNK):
+        packed[c : c + _CHUNK] |= np.arange(c, min(n, c + _CHUNK), dtype=np.uint64)
+    packed.sort()
+    # windows sharing their band value with a neighbour in the sorted order (chunked: no
+    # full-length temporaries)
+    same = np.empty(n - 1, bool)
+    shift = np.uint64(idx_bits)
+    for c in range(0, n - 1, _CHUNK):
+        e = min(n - 1, c + _CHUNK)
+        same[c:e] = ((packed[c + 1 : e + 1] ^ packed[c:e]) >> shift) == 0
+    member = np.zeros(n, bool)
+    member[1:] = same
+    member[:-1] |= same
+    del same
+    sub = packed[member]
+    del packed, member
+    order = (sub & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+    k = sub >> shift
+    del sub
+    m = len(k)
+    if m < 2:
+        return none
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    size_of = np.repeat(sizes, sizes)
-    pos = np.arange(n) - np.repeat(starts, sizes)
-    ok = (size_of >= 2) & (size_of <= max_bucket)
-    if image is not None and max_images > 0:
-        # images per bucket: a band value seen in many images is texture, not a copy
-        im = image[order]
-        new_img = np.r_[True, (k[1:] != k[:-1]) | (im[1:] != im[:-1])]
-        n_img = np.add.reduceat(new_img.astype(np.int64), starts)
-        ok &= np.repeat(n_img, sizes) <= max_images
+    sizes = np.diff(np.r_[starts, m])
+    im = image[order]
+    new_img = np.r_[True, (k[1:] != k[:-1]) | (im[1:] != im[:-1])]
+    n_img = np.add.reduceat(new_img.astype(np.int64), starts)
+    ok_bucket = (sizes <= max_bucket) & (n_img >= 2)
+    if max_images > 0:
+        ok_bucket &= n_img <= max_images
+    size_of = np.repeat(np.where(ok_bucket, sizes, 0), sizes)
+    pos = np.arange(m) - np.repeat(starts, sizes)
     # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
-    # the previous set instead of rescanning all n (work = number of pairs, not n * bucket size)
-    cur = np.flatnonzero(ok)
-    left, right = [], []
+    # the previous set instead of rescanning all (work = number of pairs, not m * bucket size)
+    cur = np.flatnonzero(size_of >= 2)
+    keys = []
     d = 1
     while True:
         cur = cur[pos[cur] + d < size_of[cur]]
         if not len(cur):
             break
-        left.append(order[cur])
-        right.append(order[cur + d])
+        other = cur[im[cur] != im[cur + d]]
+        u, v = order[other], order[other + d]
+        close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
+        keys.append(u[close] * np.int64(n) + v[close])  # only the close pairs are kept
         d += 1
-    if not left:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(left), np.concatenate(right)
+    return np.concatenate(keys) if keys else none
 
 
 def window_matches(
@@ -66,52 +138,102 @@ def window_matches(
     image: np.ndarray,
     *,
     max_hamming: int,
-    bands: int = 4,
     max_bucket: int = 256,
-    max_images: int = 0,
+    max_images: int = 32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of windows of *different* images whose hashes nearly agree.
+
+    Multi-index hashing: a pair must agree exactly on one band of bits (:func:`band_layout`)
+    and differ in at most ``max_hamming`` bits overall. Only pairs sharing a band value are ever
+    looked at, so the cost follows the number of such pairs, not the number of window pairs.
 
     Parameters
     ----------
     hashes : ndarray, shape (N,), uint64
-        All windows' hashes (63 bits used).
+        All windows' hashes (63 bits used), stored image by image.
     image : ndarray, shape (N,), int
-        Image index of each window.
+        Image index of each window, non-decreasing.
     max_hamming : int
         Largest Hamming distance of a match.
-    bands : int
-        Bit bands for candidate generation (a match must agree exactly on one of them).
     max_bucket : int
         Band values shared by more windows than this are ignored.
+    max_images : int
+        Band values shared by windows of more images than this are ignored (0: no limit).
 
     Returns
     -------
     u, v : ndarray, shape (M,), int64
-        Window indices with ``image[u] < image[v]``, each pair once.
+        Window indices with ``u < v`` (so ``image[u] < image[v]``), each pair once, sorted.
     """
-    bits = 63
-    width = -(-bits // bands)
-    n_win = np.int64(len(hashes))
-    found = []
-    for b in range(bands):
-        lo = b * width
-        nb = min(width, bits - lo)
-        if nb <= 0:
-            break
-        key = (hashes >> np.uint64(lo)) & np.uint64((1 << nb) - 1)
-        u, v = _band_pairs(key, max_bucket, image, max_images)
-        keep = image[u] != image[v]
-        u, v = u[keep], v[keep]
-        close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
-        u, v = u[close], v[close]
-        swap = image[u] > image[v]
-        u, v = np.where(swap, v, u), np.where(swap, u, v)
-        found.append(u.astype(np.int64) * n_win + v)  # one int64 key per window pair
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pair = np.unique(np.concatenate(found))
-    return pair // n_win, pair % n_win
+    key = window_match_keys(
+        hashes, image, max_hamming=max_hamming, max_bucket=max_bucket, max_images=max_images
+    )
+    return key // len(hashes), key % len(hashes)
+
+
+def window_match_keys(
+    hashes: np.ndarray,
+    image: np.ndarray,
+    *,
+    max_hamming: int,
+    max_bucket: int = 256,
+    max_images: int = 32,
+) -> np.ndarray:
+    """:func:`window_matches` as one sorted int64 key ``u * N + v`` a pair (8 bytes a match)."""
+    found = [
+        _band_pairs(hashes, lo, width, image, max_bucket, max_images, max_hamming)
+        for lo, width in band_layout(len(hashes))
+    ]
+    key = np.concatenate(found) if len(found) > 1 else found[0]
+    del found
+    key.sort()
+    if len(key) > 1:  # a pair found in several bands once
+        dup = np.zeros(len(key), bool)
+        dup[1:] = key[1:] == key[:-1]
+        key = key[~dup]
+    return key
+
+
+def vote_cells(
+    pair: np.ndarray, sbin: np.ndarray, obin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per image pair: its window matches and the most of them in one vote cell.
+
+    Parameters
+    ----------
+    pair : ndarray, shape (M,), int64
+        Image-pair id of each window match.
+    sbin : ndarray, shape (M,), int64
+        Scale bin of each match's vote.
+    obin : ndarray, shape (M, 2), int64
+        Offset bins ``(row, col)``.
+
+    Returns
+    -------
+    pairs : ndarray, shape (P,), int64
+        The distinct pair ids, sorted.
+    matches : ndarray, shape (P,), int64
+        Window matches of each.
+    densest : ndarray, shape (P,), int64
+        Most matches of each pair in one ``(scale, row, col)`` cell.
+    """
+    if not len(pair):
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    order = np.lexsort((obin[:, 1], obin[:, 0], sbin, pair))
+    cols = [pair[order], sbin[order], obin[order, 0], obin[order, 1]]
+    new_cell = np.zeros(len(order), bool)
+    new_cell[0] = True
+    for c in cols:
+        new_cell[1:] |= c[1:] != c[:-1]
+    cstart = np.flatnonzero(new_cell)
+    ccount = np.diff(np.r_[cstart, len(order)])
+    cpair = cols[0][cstart]
+    pstart = np.flatnonzero(np.r_[True, cpair[1:] != cpair[:-1]])
+    pairs = cpair[pstart]
+    matches = np.add.reduceat(ccount, pstart)
+    densest = np.maximum.reduceat(ccount, pstart)
+    return pairs, matches, densest
 
 
 @dataclass(frozen=True)
@@ -154,8 +276,8 @@ def estimate_transform(
     """
     if len(ia) < min_votes:
         return None
-    sa, sb = wa.scale[ia].astype(np.float64), wb.scale[ib].astype(np.float64)
-    ca, cb = wa.center[ia].astype(np.float64), wb.center[ib].astype(np.float64)
+    sa, ca = wa.geometry(ia)
+    sb, cb = wb.geometry(ib)
     scale = sa / sb  # b pixels per a pixel
     off = cb - scale[:, None] * ca
     sbin = np.round(levels_per_octave * np.log2(scale)).astype(np.int64)
