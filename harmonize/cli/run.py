@@ -274,4 +274,6 @@ def demo_cmd(
     for name, (report, store_path) in results.items():
         page = write_report(str(store_path), out / f"{name}.html")
         con.print(f"[bold]{name}[/]: {store_path}  ({report.written} samples; report: {page})")
-        info_cmd(str(store_path), as_json=False)
+        from harmonize.store import open_store
+
+        _print_info(open_store(str(store_path)), as_json=False)

@@ -77,3 +77,18 @@ def test_output_to_an_fsspec_url(tmp_path: Path) -> None:
         assert a.sample_id == b.sample_id
         np.testing.assert_array_equal(a.semantic, b.semantic)
         np.testing.assert_array_equal(a.instance, b.instance)
+
+
+def test_demo_command_runs_end_to_end(tmp_path):
+    """`make demo` is `harmonize demo`: every shipped config on look-alikes, stores summarized."""
+    from typer.testing import CliRunner
+
+    from harmonize.cli import app
+
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--n", "1", "-q"])
+    assert res.exit_code == 0, res.output
+    stores = sorted(p.name for p in (tmp_path / "demo").glob("*.zarr"))
+    assert stores, "no store written"
+    for name in stores:
+        assert f"{tmp_path / 'demo' / name}" in res.output.replace("\n", "")
+    assert "source " in res.output  # the per-store summary printed after the runs
