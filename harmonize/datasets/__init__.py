@@ -11,7 +11,8 @@ Where datasets come from (one mechanism: the dataset taxonomy YAML says how it i
 
 * **A taxonomy YAML** (``taxonomies/datasets/<name>.yaml``, shipped, on ``HARMONIZE_TAXONOMIES`` or
   on a run config's ``taxonomies:`` path) with ``layout:`` is read by the generic reader
-  (:mod:`harmonize.datasets.layout`) and gets the generic look-alike generator: no Python at all.
+  (:mod:`harmonize.datasets.layout`) and gets the generic look-alike generator
+  (:data:`LAYOUT_GENERATOR`, bound to the declared data): no Python at all.
   With ``reader: some.module`` it is read by that module's reader, which the module registers with
   :func:`register` when imported (every shipped reader is declared so). A module reader that
   subclasses :class:`~harmonize.datasets.layout.LayoutReader` also gets the YAML's ``layout:``
@@ -21,7 +22,8 @@ Where datasets come from (one mechanism: the dataset taxonomy YAML says how it i
 
 A reader module (``harmonize/datasets/<name>.py``) reads like its format's description: the layout,
 the decisions where the format is silent, the :class:`Reader`. Its look-alike generator lives apart,
-in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`), and is registered by name
+in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`; every shipped generator is there), and
+is registered by name
 (``synthesize="harmonize.lookalike.<name>:synthesize"``): :attr:`DatasetSpec.synthesize` imports it
 on first use, so reading never loads generator code. ``harmonize.lookalike`` may import this
 package (format constants, path helpers); this package never imports ``harmonize.lookalike``.

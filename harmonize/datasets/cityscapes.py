@@ -1,4 +1,6 @@
-"""Cityscapes (mcordts/cityscapesScripts): reader of the native layout and a look-alike generator.
+"""Cityscapes (mcordts/cityscapesScripts): reader of the native layout.
+
+The look-alike generator is :mod:`harmonize.lookalike.cityscapes`.
 
 Layout (scene_datasets.md §1.1)::
 

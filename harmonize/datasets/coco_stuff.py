@@ -1,4 +1,6 @@
-"""COCO-Stuff (164k ``stuffthingmaps`` PNGs and the 10k ``.mat`` release): reader and generator.
+"""COCO-Stuff (164k ``stuffthingmaps`` PNGs and the 10k ``.mat`` release): reader.
+
+The look-alike generator is :mod:`harmonize.lookalike.coco_stuff`.
 
 Native layouts (reference: scene_datasets.md §3.1, §3.2, §3.4)
 
@@ -74,8 +76,11 @@ _NAMES_TEXT = (
 COCO_STUFF_NAMES: tuple[str, ...] = ("unlabeled", *_NAMES_TEXT.split("|"))
 #: The 11 COCO thing ids without segmentations (§3.3): declared, never in real label maps.
 UNUSED_IDS: frozenset[int] = frozenset({12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91})
+#: Highest COCO-Stuff class id (1..91 things, 92..182 stuff).
 MAX_ID = 182
+#: Value of unlabeled pixels in the 164k ``stuffthingmaps`` PNGs (which hold id - 1 elsewhere).
 PNG_UNLABELED = 255
+#: Splits of the 164k and of the 10k release.
 SPLITS_164K = ("train2017", "val2017")
 SPLITS_10K = ("train", "test")
 _ENCODINGS = {"164k": "stuffthingmaps_png", "10k": "cocostuff10k_mat"}

@@ -1,4 +1,6 @@
-"""The generic reader and look-alike generator of a dataset declared by a ``layout:`` block.
+"""The generic reader of a dataset declared by a ``layout:`` block.
+
+Its look-alike generator is :mod:`harmonize.lookalike.layout`.
 
 A dataset taxonomy (``taxonomies/datasets/<name>.yaml``) with a ``layout:`` block is read without
 any Python of its own (see ``docs/adding-a-dataset.md``)::
@@ -58,6 +60,7 @@ _NO_CLASS_ROLES = ("void", "unlabeled", "ambiguous")
 
 # -- templates ------------------------------------------------------------------------------------
 def fill_template(template: str, split: str, stem: str) -> str:
+    """``template`` with ``{split}`` and ``{stem}`` filled in (the reader's and generator's paths)."""
     return template.replace("{split}", split).replace("{stem}", stem)
 
 

@@ -1,5 +1,7 @@
 """MoNuSAC 2020: per-patient folders of sub-images (``.svs`` + ``.tif``) with Aperio ImageScope XML.
 
+The look-alike generator is :mod:`harmonize.lookalike.monusac`.
+
 Layout (reference: ``nuclei_datasets.md`` §3.1)::
 
     MoNuSAC_images_and_annotations/                 train

@@ -1,4 +1,6 @@
-"""PASCAL VOC 2012 segmentation (+ the SBD "aug" set): reader and look-alike generator.
+"""PASCAL VOC 2012 segmentation (+ the SBD "aug" set): reader.
+
+The look-alike generator is :mod:`harmonize.lookalike.pascal_voc`.
 
 Native layout (reference: scene_datasets.md §2, the devkit's ``VOCinit.m``)::
 
@@ -92,7 +94,8 @@ VOC_CLASSES: tuple[str, ...] = (
 )
 #: Void / "difficult" border value in VOC label PNGs.
 VOID = 255
-N_CLASSES = len(VOC_CLASSES)  # 21
+#: Number of VOC classes, background included (21).
+N_CLASSES = len(VOC_CLASSES)
 
 ObjectClasses = Literal["strict", "vote"]
 

@@ -91,7 +91,7 @@ def synthesize(
     size: tuple[int, int] | int = (64, 80),
     edge_cases: bool = False,
 ) -> SynthResult:
-    """Write a MoNuSAC look-alike under ``out`` (layout of the module docstring, §3.1, §3.2, §9).
+    """Write a MoNuSAC look-alike under ``out`` (layout of :mod:`harmonize.datasets.monusac`, §3.1, §3.2, §9).
 
     Parameters
     ----------
