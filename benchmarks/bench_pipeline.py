@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 
 def make_frames(root: Path, frames: int, unique: int, size: tuple[int, int]) -> Path:
     """Cityscapes look-alike with ``frames`` train frames (``unique`` drawn, the rest hard links)."""
-    from harmonize.datasets.cityscapes import synthesize
+    from harmonize.lookalike.cityscapes import synthesize
 
     src = root / "drawn"
     res = synthesize(src, n=unique, seed=0, size=size)

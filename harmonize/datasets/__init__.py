@@ -11,7 +11,8 @@ Where datasets come from (one mechanism: the dataset taxonomy YAML says how it i
 
 * **A taxonomy YAML** (``taxonomies/datasets/<name>.yaml``, shipped, on ``HARMONIZE_TAXONOMIES`` or
   on a run config's ``taxonomies:`` path) with ``layout:`` is read by the generic reader
-  (:mod:`harmonize.datasets.layout`) and gets the generic look-alike generator: no Python at all.
+  (:mod:`harmonize.datasets.layout`) and gets the generic look-alike generator
+  (:data:`LAYOUT_GENERATOR`, bound to the declared data): no Python at all.
   With ``reader: some.module`` it is read by that module's reader, which the module registers with
   :func:`register` when imported (every shipped reader is declared so). A module reader that
   subclasses :class:`~harmonize.datasets.layout.LayoutReader` also gets the YAML's ``layout:``
@@ -21,7 +22,8 @@ Where datasets come from (one mechanism: the dataset taxonomy YAML says how it i
 
 A reader module (``harmonize/datasets/<name>.py``) reads like its format's description: the layout,
 the decisions where the format is silent, the :class:`Reader`. Its look-alike generator lives apart,
-in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`), and is registered by name
+in ``harmonize/lookalike/<name>.py`` (a :class:`Synthesize`; every shipped generator is there), and
+is registered by name
 (``synthesize="harmonize.lookalike.<name>:synthesize"``): :attr:`DatasetSpec.synthesize` imports it
 on first use, so reading never loads generator code. ``harmonize.lookalike`` may import this
 package (format constants, path helpers); this package never imports ``harmonize.lookalike``.
@@ -37,7 +39,8 @@ import functools
 import importlib
 import importlib.metadata
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,6 +48,7 @@ from harmonize.datasets.base import OnError, Reader, Skipped, Synthesize, SynthR
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "LAYOUT_GENERATOR",
     "DatasetSpec",
     "OnError",
     "Reader",
@@ -62,6 +66,10 @@ __all__ = [
 #: Entry point group of third-party dataset modules (name = dataset, value = module to import).
 ENTRY_POINT_GROUP = "harmonize.datasets"
 
+#: The generic look-alike generator of a dataset declared by a ``layout:`` block alone; it takes the
+#: declared data first (:attr:`DatasetSpec.declaration`), then the :class:`Synthesize` arguments.
+LAYOUT_GENERATOR = "harmonize.lookalike.layout:synthesize"
+
 _REGISTRY: dict[str, DatasetSpec] = {}
 
 
@@ -76,13 +84,19 @@ class DatasetSpec:
     description: str
     #: Name of the dataset taxonomy YAML (``taxonomies/datasets/<taxonomy>.yaml``).
     taxonomy: str
+    #: The declared data handed to the generator as its first argument (layout-only datasets, whose
+    #: generator is the generic :data:`LAYOUT_GENERATOR`), else ``None``.
+    declaration: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def synthesize(self) -> Synthesize:
         """The look-alike generator; a generator registered by name is imported on first use."""
-        if isinstance(self.generator, str):
-            return _import_generator(self.generator)
-        return self.generator
+        gen = (
+            _import_generator(self.generator) if isinstance(self.generator, str) else self.generator
+        )
+        if self.declaration is not None:
+            return cast(Synthesize, functools.partial(gen, self.declaration))
+        return gen
 
 
 @functools.cache
@@ -187,9 +201,10 @@ def get(name: str) -> DatasetSpec:
         spec = DatasetSpec(
             name,
             _layout.make_reader(decl),
-            functools.partial(_layout.synthesize, decl),
+            LAYOUT_GENERATOR,
             decl["title"],
             name,
+            declaration=decl,
         )
     else:  # pragma: no cover - declared_datasets keeps only files with reader: or layout:
         raise KeyError(name)

@@ -54,7 +54,6 @@ import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from xml.parsers import expat
 
 import numpy as np
@@ -329,16 +328,3 @@ def region_pixels(
             drop=False,
         )
     return rr, cc
-
-
-def __getattr__(name: str) -> Any:
-    """Transitional: the writer's names, for the MoNuSAC module whose generator has not moved yet.
-
-    Delete this function, and its entry in ``TRANSITIONAL`` of ``tests/repo/test_layout.py``, once
-    ``harmonize/datasets/monusac.py`` imports them from :mod:`harmonize.lookalike._aperio`.
-    """
-    if name in ("round_vertices", "write_aperio_svs", "write_aperio_xml"):
-        from harmonize.lookalike import _aperio
-
-        return getattr(_aperio, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,9 @@
 the ground truth, writing the files, planting the quirks). The matching reader lives in
 ``harmonize/datasets/<name>.py`` and registers the generator by name
 (``synthesize="harmonize.lookalike.<name>:synthesize"``), so it is imported only when a look-alike
-is written: readers load fast and read like their format's description.
+is written: readers load fast and read like their format's description. :mod:`.layout` is the
+generic generator of a dataset declared by a ``layout:`` block alone: its registry entry names it
+(:data:`harmonize.datasets.LAYOUT_GENERATOR`) and binds it to the declared data.
 
 Shared helpers: :mod:`harmonize.lookalike._draw` (ellipses, H&E and scene images, deterministic PNG /
 TIFF / ``.mat`` writers), :mod:`harmonize.lookalike._hovernet` (HoVer-Net instance-only layouts),

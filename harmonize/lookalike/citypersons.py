@@ -1,8 +1,7 @@
 """CityPersons look-alike: a Cityscapes look-alike plus ``gtBboxCityPersons`` box files.
 
 The format and its reader: :mod:`harmonize.datasets.citypersons`. The Cityscapes part is written by
-the Cityscapes generator (:func:`harmonize.datasets.cityscapes.write_lookalike`, which still lives
-beside its reader until it moves here).
+the Cityscapes generator (:func:`harmonize.lookalike.cityscapes.write_lookalike`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ import numpy as np
 
 from harmonize.datasets.base import SynthResult
 from harmonize.datasets.citypersons import BOX_FOLDER, BOX_LABELS, CityPersonsReader
-from harmonize.datasets.cityscapes import SynthFrame, draw_plan, write_lookalike
+from harmonize.datasets.cityscapes import draw_plan
+from harmonize.lookalike.cityscapes import SynthFrame, write_lookalike
 from harmonize.types import BOX_DTYPE
 
 __all__ = ["synthesize"]
@@ -84,7 +84,7 @@ def synthesize(
 ) -> SynthResult:
     """Write a Cityscapes look-alike with CityPersons box files under ``out``.
 
-    The Cityscapes part is :func:`harmonize.datasets.cityscapes.write_lookalike` (splits cycle
+    The Cityscapes part is :func:`harmonize.lookalike.cityscapes.write_lookalike` (splits cycle
     train / val / test); box files are written for the train and val frames only, so the test
     frames are Cityscapes-only. One box per visible person / rider instance: ``bboxVis`` is the
     extent of its visible pixels in the instanceIds map, ``bbox`` the extent of its polygon drawn

@@ -86,6 +86,29 @@ class TestCamVidContract(LayoutContract):
         return taxonomies
 
 
+def test_generator_is_the_generic_one_bound_to_the_declaration(tmp_path: Path) -> None:
+    """A layout-only dataset's generator is named, not imported, until it is used; it writes the
+    look-alike of this declaration (the file names of the YAML's ``layout:``)."""
+    tax = write_taxonomies(tmp_path / "tax")
+    code = (
+        "import sys\n"
+        "from harmonize import datasets\n"
+        "from harmonize.taxonomy import catalog\n"
+        f"catalog.add_taxonomy_dirs([{str(tax)!r}])\n"
+        "spec = datasets.get('camvid_toy')\n"
+        "print(spec.generator, spec.declaration['name'])\n"
+        "print('harmonize.lookalike.layout' in sys.modules)\n"
+        f"res = spec.synthesize({str(tmp_path / 'out')!r}, n=2, seed=1)\n"
+        "print('harmonize.lookalike.layout' in sys.modules, len(res.samples))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    named, before, after = out.stdout.strip().splitlines()
+    assert named == f"{datasets.LAYOUT_GENERATOR} camvid_toy"
+    assert before == "False"
+    assert after == "True 2"
+    assert len(list((tmp_path / "out").glob("*_labels/*_L.png"))) == 2
+
+
 def _harmonize(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "harmonize", *args],

@@ -50,25 +50,11 @@ FORBIDDEN = {
 }
 
 
-#: Datasets whose look-alike generator still lives beside its reader in harmonize/datasets/.
-#: Moving one to harmonize/lookalike/<name>.py means removing it here.
-GENERATOR_NOT_MOVED = {"cityscapes", "coco_stuff", "monusac", "pascal_voc"}
-
-#: Files of harmonize/datasets/ allowed to import harmonize.lookalike until the generators of
-#: GENERATOR_NOT_MOVED have moved (each is a forwarding alias those modules still import).
-TRANSITIONAL = {
-    "harmonize/datasets/_synth.py": "alias of lookalike._draw for cityscapes, monusac, ...",
-    "harmonize/datasets/_aperio.py": "forwards write_aperio_xml / _svs / round_vertices to monusac",
-}
-
-
 def _lookalike_module(name: str) -> str:
     return "harmonize.lookalike." + name  # one generator module per dataset, named after it
 
 
-def _forbidden(path: Path, mod: str, package: str) -> bool:
-    if str(path.relative_to(ROOT)) in TRANSITIONAL and mod.startswith("harmonize.lookalike"):
-        return False
+def _forbidden(mod: str, package: str) -> bool:
     return any(mod == f or mod.startswith(f + ".") for f in FORBIDDEN[package])
 
 
@@ -84,21 +70,9 @@ def test_import_boundaries(package: str) -> None:
         for mod in _imports(path):
             if mod in ALLOWED.get(path, ()):
                 continue
-            if _forbidden(path, mod, package):
+            if _forbidden(mod, package):
                 bad.append(f"{path.relative_to(ROOT)} imports {mod}")
     assert not bad, "\n".join(bad)
-
-
-def test_transitional_exemptions_are_still_needed() -> None:
-    """An exempted file that no longer imports harmonize.lookalike must leave TRANSITIONAL."""
-    for rel in TRANSITIONAL:
-        path = ROOT / rel
-        assert path.is_file(), f"{rel} is gone: remove it from TRANSITIONAL"
-        assert any(m.startswith("harmonize.lookalike") for m in _imports(path)), (
-            f"{rel} no longer imports harmonize.lookalike: remove it from TRANSITIONAL"
-        )
-    if not GENERATOR_NOT_MOVED:
-        assert not TRANSITIONAL, "every generator has moved: delete the transitional aliases"
 
 
 def test_datasets_may_use_only_the_engine_kernels() -> None:
@@ -116,6 +90,7 @@ def test_readers_run_without_pydantic_or_the_taxonomy_package(tmp_path: Path) ->
 import sys
 from harmonize.datasets import layout
 from harmonize.datasets import coco_stuff, pascal_voc  # noqa: F401
+from harmonize.lookalike import layout as layout_lookalike
 data = {{"name": "toy", "title": "toy", "encoding": None, "values": [
     {{"value": 0, "id": 0, "name": "bg", "role": "background", "instances": False, "color": (0, 0, 0)}},
     {{"value": 1, "id": 1, "name": "a", "role": "class", "instances": True, "color": (200, 0, 0)}}],
@@ -125,7 +100,7 @@ data = {{"name": "toy", "title": "toy", "encoding": None, "values": [
                  "divisor": None}},
     "instance": None, "exclude": [], "stem_meta": None, "meta": {{}}, "encoding": None,
     "hint": None}}}}
-res = layout.synthesize(data, {str(tmp_path)!r}, n=2)
+res = layout_lookalike.synthesize(data, {str(tmp_path)!r}, n=2)
 reader = layout.make_reader(data)(res.root)
 assert len(list(reader)) == 2
 bad = [m for m in sys.modules if m == "pydantic" or m.startswith("harmonize.taxonomy")]
@@ -163,13 +138,14 @@ def test_every_registered_dataset_has_a_taxonomy_and_a_way_to_be_read() -> None:
 
 
 def test_generators_live_in_lookalike_and_are_registered_by_name() -> None:
-    """Moved generators are registered as "harmonize.lookalike.<module>:synthesize" strings."""
+    """Generators are registered as "harmonize.lookalike.<module>:synthesize" strings; a dataset
+    declared by ``layout:`` alone gets the generic one, bound to its declaration."""
     from harmonize import datasets
 
     for name in datasets.names():
         spec = datasets.get(name)
-        if name in GENERATOR_NOT_MOVED:
-            assert callable(spec.generator), name
+        if spec.declaration is not None:
+            assert spec.generator == datasets.LAYOUT_GENERATOR, (name, spec.generator)
             continue
         module = _lookalike_module(name)
         assert spec.generator == f"{module}:synthesize", (name, spec.generator)
@@ -206,23 +182,18 @@ def test_reading_does_not_import_generators() -> None:
     """Registering a reader leaves its generator unimported until ``spec.synthesize`` is used."""
     from harmonize import datasets
 
-    moved = [n for n in datasets.names() if n not in GENERATOR_NOT_MOVED]
-    # readers built on a not-yet-moved module (CityPersons on Cityscapes) load the _draw alias
-    clean = [n for n in moved if n != "citypersons"]
+    names = list(datasets.names())
     code = (
         "import sys\n"
         "from harmonize import datasets\n"
-        f"for n in {clean!r}: datasets.get(n)\n"
+        f"for n in {names!r}: datasets.get(n)\n"
         "print(sorted(m for m in sys.modules if m.startswith('harmonize.lookalike')))\n"
-        f"for n in {moved!r}: datasets.get(n)\n"
-        f"print(sorted(m for m in sys.modules if m in {[_lookalike_module(n) for n in moved]!r}))\n"
-        f"datasets.get({moved[0]!r}).synthesize\n"
-        f"print({_lookalike_module(moved[0])!r} in sys.modules)\n"
+        f"datasets.get({names[0]!r}).synthesize\n"
+        f"print({_lookalike_module(names[0])!r} in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    after_clean, after_moved, resolved = out.stdout.strip().splitlines()
-    assert after_clean == "[]", f"reading {clean} imported {after_clean}"
-    assert after_moved == "[]", f"reading {moved} imported {after_moved}"
+    after_reading, resolved = out.stdout.strip().splitlines()
+    assert after_reading == "[]", f"reading {names} imported {after_reading}"
     assert resolved == "True"  # the control: spec.synthesize does import the generator
 
 
