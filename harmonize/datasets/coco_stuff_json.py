@@ -55,7 +55,15 @@ from harmonize.errors import (
 )
 from harmonize.types import RawSample, SampleRef
 
-__all__ = ["ANN_BASE", "OTHER", "SPLITS", "STUFF_IDS", "CocoStuffJsonReader", "decode_annotations"]
+__all__ = [
+    "ANN_BASE",
+    "OTHER",
+    "SPLITS",
+    "STUFF_IDS",
+    "CocoStuffJsonReader",
+    "decode_annotations",
+    "rle_runs",
+]
 
 #: The stuff category ids (92..182) and 183 ``other`` (all things merged), as in the JSON files.
 STUFF_IDS: tuple[int, ...] = tuple(range(92, 183))
@@ -88,6 +96,38 @@ def _int(entry: Mapping[str, Any], key: str, path: Path, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
         raise CorruptFileError(f"{what}: {key!r} must be an integer, not {v!r}", path=path)
     return int(v)
+
+
+def rle_runs(counts: bytes) -> list[int]:
+    """Run lengths of a compressed COCO RLE ``counts`` string.
+
+    The format of pycocotools' ``rleToString``: each run is a signed number in 5-bit groups (0x20 =
+    more groups follow, 0x10 in the last group = negative), offset by 48 to printable ASCII; from
+    the third run on, the stored number is the difference to the run two before. pycocotools has no
+    call that returns the runs without decoding the mask, which is what this checks first.
+
+    >>> rle_runs(b"42102")  # a 3x4 mask, column by column: 4 zeros, 2 ones, 1 zero, 2 ones, 3 zeros
+    [4, 2, 1, 2, 3]
+    """
+    runs: list[int] = []
+    p = 0
+    while p < len(counts):
+        x = k = 0
+        more = True
+        while more:
+            if p >= len(counts):
+                raise ValueError("RLE counts end inside a run")
+            c = counts[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    return runs
 
 
 def decode_annotations(
@@ -129,11 +169,21 @@ def decode_annotations(
                     )
                 counts = seg["counts"]
                 if isinstance(counts, list):  # uncompressed RLE
+                    runs = [int(c) for c in counts]
                     rle = cocomask.frPyObjects(dict(seg), h, w)
                 elif isinstance(counts, str):
+                    runs = rle_runs(counts.encode("ascii"))
                     rle = {"size": [h, w], "counts": counts.encode("ascii")}
                 else:
                     raise CorruptFileError(f"{what}: RLE counts must be a string or list", path=p)
+                # pycocotools decodes runs that cover fewer pixels than h*w into a buffer whose
+                # rest it leaves uninitialised: refuse such an RLE before decoding it
+                if any(r < 0 for r in runs) or sum(runs) != h * w:
+                    raise CorruptFileError(
+                        f"{what}: RLE runs cover {sum(runs)} pixels, not the image's {h}x{w} = "
+                        f"{h * w}",
+                        path=p,
+                    )
             else:
                 raise CorruptFileError(
                     f"{what}: segmentation must be an RLE {{size, counts}} or polygons", path=p

@@ -244,3 +244,31 @@ def test_json_directly_under_the_root_and_coco_image_folders(tmp_path: Path) -> 
     for sid, s in samples.items():
         np.testing.assert_array_equal(s.semantic, r.samples[sid].semantic)
         assert s.image().shape[:2] == s.shape
+
+
+def test_rle_runs_short_of_the_image_are_refused(tmp_path: Path) -> None:
+    """pycocotools would decode such runs into a partly uninitialised mask; the reader refuses."""
+    r = _fresh(tmp_path)
+    p = _edit(r.root, lambda d: d["annotations"][0]["segmentation"].update(counts="\x7f\x7f"))
+    err = _error(r.root)
+    assert isinstance(err, CorruptFileError) and str(p) in str(err) and "cover" in str(err)
+
+
+def test_rle_runs_match_the_masks_own_runs() -> None:
+    """``rle_runs`` against the run lengths of the column-major mask (independent reference)."""
+    from pycocotools import mask as cocomask
+
+    from harmonize.datasets.coco_stuff_json import rle_runs
+
+    rng = np.random.default_rng(5)
+    for t in range(100):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        m = (rng.random((h, w)) < (0.02 if t % 2 else 0.6)).astype(np.uint8)
+        flat = m.flatten(order="F")
+        edges = np.flatnonzero(np.diff(flat)) + 1
+        bounds = np.concatenate([[0], edges, [flat.size]])
+        want = np.diff(bounds).tolist()
+        if flat[0] == 1:
+            want = [0, *want]  # COCO RLE starts with a run of zeros
+        got = rle_runs(cocomask.encode(np.asfortranarray(m))["counts"])
+        assert got == want and sum(got) == h * w
