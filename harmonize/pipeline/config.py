@@ -103,8 +103,15 @@ class OutputConfig(_Model):
         ),
     )
     samples_per_shard: int | None = Field(None, ge=1, description="Default: ~64 MiB shards.")
-    compression: Literal["zstd", "blosc", "none"] = "zstd"
-    level: int = Field(3, ge=0, le=22)
+    compression: Literal["lz4", "zstd", "blosc", "none"] = Field(
+        "lz4",
+        description=(
+            "Codec of the pixel layers. lz4 (blosc, byte shuffle) decodes a training crop ~2x "
+            "faster than zstd for a store ~1.2x larger (python -m benchmarks read); zstd for the "
+            "smallest store; blosc = blosc's zstd with bit shuffle; none = uncompressed."
+        ),
+    )
+    level: int = Field(3, ge=0, le=22, description="Compression level (lz4 and blosc: 0-9).")
     storage_options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -112,6 +119,10 @@ class OutputConfig(_Model):
         dup = sorted({x for x in self.layers if self.layers.count(x) > 1})
         if dup:
             raise ValueError(f"layers must not repeat; repeated: {dup}")
+        if self.compression in ("lz4", "blosc") and self.level > 9:
+            raise ValueError(
+                f"level {self.level} is above blosc's 9 (compression: {self.compression})"
+            )
         return self
 
 

@@ -42,11 +42,13 @@ def _compressors(name: str, level: int):
 
     if name == "zstd":
         return (ZstdCodec(level=level),)
+    if name == "lz4":
+        return (BloscCodec(cname="lz4", clevel=level, shuffle="shuffle"),)
     if name == "blosc":
         return (BloscCodec(cname="zstd", clevel=level, shuffle="bitshuffle"),)
     if name == "none":
         return ()
-    raise ValueError(f"unknown compression {name!r} (zstd, blosc, none)")
+    raise ValueError(f"unknown compression {name!r} (zstd, lz4, blosc, none)")
 
 
 def utc_timestamp() -> str:
@@ -193,7 +195,7 @@ def create_store(
     tables: Mapping[str, Mapping[str, Sequence[str]]],
     root_attrs: Mapping[str, Any],
     *,
-    compression: str = "zstd",
+    compression: str = "lz4",
     level: int = 3,
     overwrite: bool = False,
     storage_options: dict | None = None,

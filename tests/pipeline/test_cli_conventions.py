@@ -204,3 +204,34 @@ def test_cli_memory_store_with_two_workers_reports_one(tmp_path: Path) -> None:
     res = runner.invoke(app, ["run", str(path), "-j", "2", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["workers"] == 1
+
+
+def test_every_compression_stores_the_same_pixels(tmp_path: Path) -> None:
+    """lz4 (the default), zstd, blosc and none: the codec is the one asked for, the pixels equal."""
+    import numpy as np
+    import zarr
+
+    from harmonize.pipeline import run
+
+    want = {"lz4": "blosc", "zstd": "zstd", "blosc": "blosc", "none": None}
+    pixels = {}
+    for comp, codec in want.items():
+        extra = {} if comp == "lz4" else {"compression": comp}  # lz4 is the default
+        cfg = load_config(_config_file(tmp_path / comp, **extra))
+        report = run(cfg, workers=1)
+        g = zarr.open_group(report.store, mode="r")
+        arr = g["sources"]["kumar"]["semantic"]
+        names = [c["name"] for c in arr.metadata.to_dict()["codecs"][0]["configuration"]["codecs"]]
+        assert (codec in names) if codec else names == ["bytes"], (comp, names)
+        if comp == "lz4":
+            blosc = arr.metadata.to_dict()["codecs"][0]["configuration"]["codecs"][-1]
+            assert blosc["configuration"]["cname"] == "lz4"
+        pixels[comp] = {k: g["sources"]["kumar"][k][...] for k in ("semantic", "instance", "image")}
+    for comp in want:
+        for k, a in pixels[comp].items():
+            np.testing.assert_array_equal(a, pixels["zstd"][k])
+
+
+def test_blosc_level_above_9_is_a_config_error(tmp_path: Path) -> None:
+    res = _harmonize("config", "check", str(_config_file(tmp_path, level=12)))
+    assert res.returncode == 2 and "above blosc's 9" in res.stderr, res.stderr
