@@ -124,11 +124,14 @@ def export_hovernet_cmd(
 def export_ome_zarr_cmd(
     store: str = typer.Argument(..., help="Store path or URL."),
     out: Path = typer.Argument(..., help="New output folder (OME-Zarr 0.5, Zarr v3)."),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Copy images (channel-first) and label maps into OME-Zarr 0.5 images with labels (napari,
     ome_zarr). The store's class maps are already OME label images without this copy."""
     from harmonize.export.ome_zarr import export_ome_zarr
-    from harmonize.store import open_store
 
-    r = export_ome_zarr(open_store(store), out)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        r = export_ome_zarr(opened, out)
     typer.echo(f"wrote {r['samples']} samples of {len(r['sources'])} sources under {out}")

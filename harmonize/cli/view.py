@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from harmonize.cli._store import config_option, open_cli_store, storage_options_option, store_access
 
 #: What to do without napari: install the extra, or open the OME-Zarr label images in plain napari.
 NO_NAPARI = (
@@ -24,15 +28,18 @@ def view_cmd(
         help="One sample, cropped to its size: the store-wide index, or the index within --source.",
     ),
     source: str | None = typer.Option(None, "--source", help="Only this source."),
+    storage_options: str | None = storage_options_option(),
+    config: Path | None = config_option(),
 ) -> None:
     """Show images, class maps (ontology colours) and instance maps in napari.
 
     Without --sample every source is one stack with a 'sample' slider (read lazily).
     """
-    from harmonize.store import open_store
     from harmonize.store.view import add_layers, view_layers
 
-    layers = view_layers(open_store(store), source=source, sample=sample)
+    opened = open_cli_store(store, storage_options, config)
+    with store_access(store):
+        layers = view_layers(opened, source=source, sample=sample)
     try:
         import napari
     except ImportError:

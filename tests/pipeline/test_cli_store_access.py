@@ -101,6 +101,8 @@ def guarded_store(tmp_path_factory) -> tuple[str, Path, int]:
         ["stats", "--no-sizes"],
         ["report", "--html", "r.html"],
         ["export", "png", "{URL}", "out"],
+        ["export", "ome-zarr", "{URL}", "out"],
+        ["view"],
         ["leakage"],
         ["coverage", "nuclei", "--store", "{URL}"],
         ["diff", str(TAXONOMIES), str(TAXONOMIES), "--store", "{URL}"],
