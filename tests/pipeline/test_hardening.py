@@ -11,24 +11,13 @@ from typing import ClassVar
 
 import pytest
 import yaml
+from _configs import nuclei_config
 
 from harmonize.errors import ConfigError, StoreError, TaxonomyError
 from harmonize.pipeline import load_config, run
-from harmonize.pipeline.demo import configs_dir, demo_config
+from harmonize.pipeline.demo import configs_dir
 from harmonize.store import open_store
 from harmonize.store.writer import utc_timestamp
-
-
-def _cfg(tmp_path: Path, *, datasets=("kumar",), **output):
-    cfg = demo_config(
-        load_config(configs_dir() / "nuclei_merged.yaml"),
-        tmp_path / "data",
-        tmp_path / "out",
-        n=2,
-        datasets=datasets,
-    )
-    return cfg.model_copy(update={"output": cfg.output.model_copy(update=output)}).with_base(None)
-
 
 # -- 1: never write into (or delete) a folder that is not a harmonize store ---------------------
 
@@ -41,7 +30,7 @@ def test_1_an_empty_zarr_group_with_user_files_is_refused(tmp_path: Path) -> Non
     (out / "notes.txt").write_text("notes")
     (out / "mydata").mkdir()
     (out / "mydata" / "results.csv").write_text("a,b\n1,2\n")
-    cfg = _cfg(tmp_path, path=str(out))
+    cfg = nuclei_config(tmp_path, path=str(out))
     for overwrite in (False, True):
         with pytest.raises(StoreError, match="not a harmonize store"):
             run(cfg, workers=1, overwrite=overwrite)
@@ -50,7 +39,7 @@ def test_1_an_empty_zarr_group_with_user_files_is_refused(tmp_path: Path) -> Non
 
 
 def test_1_overwrite_keeps_user_files_inside_a_store(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path)
+    cfg = nuclei_config(tmp_path)
     run(cfg, workers=1)
     store = Path(cfg.output.path)
     (store / "my_notes.txt").write_text("keep me")
@@ -70,7 +59,7 @@ def test_1_overwrite_keeps_user_files_inside_a_store(tmp_path: Path) -> None:
 def test_4_resume_refuses_an_input_edited_in_place(tmp_path: Path) -> None:
     from harmonize.pipeline.plan import make_plan
 
-    cfg = _cfg(tmp_path, samples_per_shard=1)
+    cfg = nuclei_config(tmp_path, samples_per_shard=1)
     run(cfg, workers=1)
     ref = make_plan(cfg).sources[0].refs[0]
     label = Path(ref.paths[-1])
@@ -104,7 +93,7 @@ def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch
     fsspec.register_implementation("keyedmem", KeyedMemory, clobber=True)
     url = "keyedmem://harmonize-hardening/secret.zarr"
     opts = {"key": "AKIAEXAMPLEKEY", "Client_Kwargs": {"aws_session_token": "SESSIONTOK"}}
-    cfg = _cfg(tmp_path, path=url, storage_options=opts)
+    cfg = nuclei_config(tmp_path, path=url, storage_options=opts)
     digest_with = (
         run(cfg, workers=1)
         and open_group(url, storage_options=opts).attrs["harmonize"]["plan_digest"]
@@ -170,7 +159,7 @@ def test_12_file_urls_are_locked(tmp_path: Path) -> None:
     import sys
 
     store = tmp_path / "out" / "locked.zarr"
-    cfg = _cfg(tmp_path, path=f"file://{store}")
+    cfg = nuclei_config(tmp_path, path=f"file://{store}")
     lock = Path(f"{store}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -199,7 +188,7 @@ def test_13_disk_full_or_read_only_is_a_store_error(
 
     from harmonize.cli import main
 
-    cfg = _cfg(tmp_path, samples_per_shard=1)
+    cfg = nuclei_config(tmp_path, samples_per_shard=1)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg.resolved()))
     real = LocalStore.set
@@ -235,7 +224,7 @@ def test_17_relative_yml_ontology_is_a_path(tmp_path: Path) -> None:
 
     from harmonize.pipeline.plan import make_plan
 
-    base = _cfg(tmp_path)
+    base = nuclei_config(tmp_path)
     shipped = Path(__file__).resolve().parents[2] / "taxonomies" / "ontologies" / "nuclei.yaml"
     conf = tmp_path / "conf"
     conf.mkdir()
@@ -257,7 +246,7 @@ def test_17_relative_yml_ontology_is_a_path(tmp_path: Path) -> None:
     [("boxes", "no", "boolean"), ("samples_per_shard", "2", "integer")],
 )
 def test_15_config_types_are_strict(tmp_path: Path, key, value, message) -> None:
-    data = _cfg(tmp_path).resolved()
+    data = nuclei_config(tmp_path).resolved()
     data["output"][key] = value
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -273,7 +262,7 @@ def test_15_config_types_are_strict(tmp_path: Path, key, value, message) -> None
 
 
 def _config_file(tmp_path: Path, datasets, edit) -> tuple[Path, list[str]]:
-    data = _cfg(tmp_path, datasets=datasets).resolved()
+    data = nuclei_config(tmp_path, datasets=datasets).resolved()
     edit(data)
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -344,7 +333,7 @@ def test_12_a_url_store_being_created_by_another_run_is_refused(tmp_path: Path) 
         "run_id": "someone-else",
         "creating_since": utc_timestamp(),  # the format create_store writes
     }
-    cfg = _cfg(tmp_path, path=url)
+    cfg = nuclei_config(tmp_path, path=url)
     with pytest.raises(StoreError, match="another run began creating"):
         run(cfg, workers=1, resume=True)
     g.attrs["harmonize"] = dict(g.attrs["harmonize"], creating_since=time.time())
@@ -367,5 +356,5 @@ def test_12_a_url_store_whose_creation_is_old_is_taken_as_crashed(tmp_path: Path
         "run_id": "someone-else",
         "creating_since": "2000-01-01T00:00:00Z",
     }
-    report = run(_cfg(tmp_path, path=url), workers=1, resume=True)
+    report = run(nuclei_config(tmp_path, path=url), workers=1, resume=True)
     assert report.written == report.samples > 0

@@ -8,29 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _configs import nuclei_config
 
 from harmonize.errors import ConfigError, StoreError
-from harmonize.pipeline import config_from_dict, load_config, run
-from harmonize.pipeline.demo import configs_dir, demo_config
+from harmonize.pipeline import config_from_dict, run
 from harmonize.store import open_store
-
-
-def _cfg(tmp_path: Path, *, datasets=("kumar",), **output):
-    cfg = demo_config(
-        load_config(configs_dir() / "nuclei_merged.yaml"),
-        tmp_path / "data",
-        tmp_path / "out",
-        n=2,
-        datasets=datasets,
-    )
-    return cfg.model_copy(update={"output": cfg.output.model_copy(update=output)}).with_base(None)
 
 
 def test_overwrite_never_deletes_a_folder_that_is_not_a_store(tmp_path: Path) -> None:
     precious = tmp_path / "precious"
     (precious / "sub").mkdir(parents=True)
     (precious / "thesis.txt").write_text("years of work")
-    cfg = _cfg(tmp_path, path=str(precious))
+    cfg = nuclei_config(tmp_path, path=str(precious))
     for overwrite in (False, True):
         with pytest.raises(StoreError, match="not a harmonize store") as info:
             run(cfg, workers=1, overwrite=overwrite)
@@ -42,7 +31,7 @@ def test_overwrite_never_deletes_a_folder_that_is_not_a_store(tmp_path: Path) ->
 def test_a_crash_while_creating_the_store_is_redone_by_resume(tmp_path: Path, monkeypatch) -> None:
     import zarr
 
-    cfg = _cfg(tmp_path, datasets=("kumar", "cpm17"))
+    cfg = nuclei_config(tmp_path, datasets=("kumar", "cpm17"))
     real = zarr.Group.create_array
     calls = {"n": 0}
 
@@ -72,7 +61,7 @@ def test_resume_refuses_a_changed_instance_rule(tmp_path: Path) -> None:
 
     tax = tmp_path / "tax"
     shutil.copytree(Path(__file__).resolve().parents[2] / "taxonomies", tax)
-    cfg = _cfg(tmp_path, samples_per_shard=1)
+    cfg = nuclei_config(tmp_path, samples_per_shard=1)
     cfg = cfg.model_copy(update={"ontology": str(tax / "ontologies" / "nuclei.yaml")}).with_base(
         None
     )
@@ -90,14 +79,14 @@ def test_resume_refuses_a_changed_instance_rule(tmp_path: Path) -> None:
 
 
 def test_description_changes_do_not_block_resume(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path)
+    cfg = nuclei_config(tmp_path)
     run(cfg, workers=1)
     again = cfg.model_copy(update={"description": "edited"}).with_base(None)
     assert run(again, workers=1, resume=True).resumed_shards > 0
 
 
 def test_memory_store_uses_one_process(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, path="memory://harmonize-safety/x.zarr", samples_per_shard=1)
+    cfg = nuclei_config(tmp_path, path="memory://harmonize-safety/x.zarr", samples_per_shard=1)
     report = run(cfg, workers=2)
     assert report.workers == 1 and report.written == report.samples
     with pytest.raises(ConfigError, match="memory://"):
@@ -117,7 +106,7 @@ def test_repeated_layers_are_a_config_error(tmp_path: Path) -> None:
 
 
 def test_unknown_source_or_split_is_an_error_not_an_empty_selection(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, datasets=("kumar", "cpm17"))
+    cfg = nuclei_config(tmp_path, datasets=("kumar", "cpm17"))
     run(cfg, workers=1)
     store = open_store(cfg.output.path)
     assert store.indices("kumar") == store.indices(["kumar"]) != []
@@ -128,7 +117,7 @@ def test_unknown_source_or_split_is_an_error_not_an_empty_selection(tmp_path: Pa
 
 
 def test_sample_weights_do_not_change_random_draws(tmp_path: Path) -> None:
-    cfg = _cfg(tmp_path, datasets=("kumar", "cpm17"))
+    cfg = nuclei_config(tmp_path, datasets=("kumar", "cpm17"))
     run(cfg, workers=1)
     ts = open_store(cfg.output.path).training_set(
         patch_size=16, mode="random", samples_per_epoch=20, seed=1
@@ -147,7 +136,7 @@ def test_sample_weights_do_not_change_random_draws(tmp_path: Path) -> None:
 def test_training_set_of_an_incomplete_store_pickles(tmp_path: Path) -> None:
     from harmonize.store.writer import open_group
 
-    cfg = _cfg(tmp_path)
+    cfg = nuclei_config(tmp_path)
     run(cfg, workers=1)
     g = open_group(cfg.output.path, mode="r+")
     meta = dict(g.attrs["harmonize"])
@@ -165,7 +154,7 @@ def test_one_run_at_a_time_per_store(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    cfg = _cfg(tmp_path)
+    cfg = nuclei_config(tmp_path)
     lock = Path(cfg.output.path + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
