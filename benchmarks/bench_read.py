@@ -34,9 +34,9 @@ _DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 
 def _pipeline() -> str:
     """``zarrs`` or ``zarr``: the codec pipeline harmonize set up in this process."""
-    from harmonize.store._zarr import pipeline_name
+    from harmonize.store._zarr import uses_zarrs
 
-    return "zarrs" if pipeline_name().startswith("zarrs") else "zarr"
+    return "zarrs" if uses_zarrs() else "zarr"
 
 
 def _run_store(dataset: str, root: Path, out: Path, ontology: str, options: dict | None = None):

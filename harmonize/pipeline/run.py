@@ -58,13 +58,12 @@ _EXIT_ABORTED = 71
 def _configure_worker_zarr() -> None:
     import zarr
 
-    from harmonize.store._zarr import configure, pipeline_name
+    from harmonize.store._zarr import uses_zarrs
 
-    configure()
     # several worker processes share the machine: keep each one's async I/O pool small (the
-    # zarrs pipeline already runs one thread per call)
+    # zarrs pipeline, set up by uses_zarrs' first call, already runs one thread per call)
     zarr.config.set({"async.concurrency": 4})
-    if pipeline_name() != "zarrs.ZarrsCodecPipeline":
+    if not uses_zarrs():
         zarr.config.set({"threading.max_workers": 2})
 
 

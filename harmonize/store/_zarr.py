@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import warnings
 
-__all__ = ["configure", "pipeline_name"]
+__all__ = ["configure", "pipeline_name", "uses_zarrs"]
 
 _DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 _ZARRS_PIPELINE = "zarrs.ZarrsCodecPipeline"
@@ -70,3 +70,8 @@ def pipeline_name() -> str:
 
     configure()
     return str(zarr.config.get("codec_pipeline.path"))
+
+
+def uses_zarrs() -> bool:
+    """Whether this process reads and writes through the zarrs pipeline (after :func:`configure`)."""
+    return pipeline_name() == _ZARRS_PIPELINE
