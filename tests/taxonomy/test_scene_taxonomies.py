@@ -292,7 +292,7 @@ def test_scene_cityscapes_lut_through_compiler() -> None:
     assert cm.offset <= -1 or -1 not in table
     for cid, out in table.items():
         assert cm.lut[cid - cm.offset] == out
-    assert cm.out_dtype == np.uint8
+    assert cm.out_dtype == np.dtype(_ontology("scene").dtype) == np.uint16
     # Instances survive for every Cityscapes thing class (all map to thing nodes).
     from cityscapesscripts.helpers.labels import labels
 
