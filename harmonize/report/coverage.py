@@ -11,6 +11,11 @@ wins:
 ``coarse``
     a native class maps onto the node with kind ``coarse`` (e.g. Lizard "Connective tissue" ->
     ``stromal``);
+``split``
+    a native class *covers* the node (the rule's ``covers`` list: a one-to-many class whose pixels
+    go to another node, e.g. Cityscapes "rider" onto mseg-194, which MSeg split into bicyclist,
+    motorcyclist and rider_other only by relabeling each instance): the node's pixels are in the
+    data but labelled as something else, and no taxonomic mapping can give them;
 ``coarse`` (via an ancestor)
     a native class maps onto a strict ancestor of the node: the node's nuclei are in the data but
     labelled only at that ancestor (PanNuke "Inflammatory" -> ``immune`` makes ``lymphocyte``
@@ -67,7 +72,7 @@ __all__ = [
 ]
 
 #: Cell states, best first.
-STATES = ("exact", "approx", "coarse", "partial", "absent")
+STATES = ("exact", "approx", "coarse", "split", "partial", "absent")
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,13 @@ class RuleView:
     name: str
     to: str
     kind: str
+    covers: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "to": self.to, "kind": self.kind}
+        d: dict[str, Any] = {"id": self.id, "name": self.name, "to": self.to, "kind": self.kind}
+        if self.covers:
+            d["covers"] = list(self.covers)
+        return d
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,9 @@ def _cell(onto: Ontology, node: str, rules: tuple[RuleView, ...]) -> Cell:
         hit = tuple(r for r in on if r.kind == kind)
         if hit:
             return Cell(kind, hit)
+    hit = tuple(r for r in rules if node in r.covers)
+    if hit:
+        return Cell("split", hit)
     above = set(h.ancestors(onto, node))
     hit = tuple(r for r in rules if r.to in above and r.to in nodes)
     if hit:
@@ -279,7 +291,8 @@ def split(cov: Coverage, a: str, b: str) -> SplitResult:
 def _rules_of(mapping: Any, taxonomy: Any | None) -> tuple[RuleView, ...]:
     names = {c.id: c.name for c in taxonomy.classes} if taxonomy is not None else {}
     return tuple(
-        RuleView(r.id, names.get(r.id) or r.name or str(r.id), r.to, r.kind) for r in mapping.rules
+        RuleView(r.id, names.get(r.id) or r.name or str(r.id), r.to, r.kind, tuple(r.covers))
+        for r in mapping.rules
     )
 
 
@@ -352,6 +365,7 @@ def rows_from_store(ontology: Ontology, store: Any) -> list[Row]:
     rows = []
     for src in store.sources:
         rep = store.meta["mappings"][src]["report"]
+        covers = {int(e["id"]): tuple(e.get("covers", ())) for e in rep.get("coarse", [])}
         # what the store holds: a rule's target rolled up through the store's level cut
         rules = [
             RuleView(
@@ -359,6 +373,7 @@ def rows_from_store(ontology: Ontology, store: Any) -> list[Row]:
                 e["name"],
                 out["name"] if out.get("role") == "class" else e["to"],
                 e["kind"],
+                covers.get(int(e["id"]), ()),
             )
             for out in rep["outputs"]
             for e in out["sources"]
@@ -417,7 +432,13 @@ def coverage_for(
 # Rendering
 # --------------------------------------------------------------------------------------------
 
-_SHORT = {"exact": "exact", "approx": "approx", "coarse": "coarse", "partial": "partial"}
+_SHORT = {
+    "exact": "exact",
+    "approx": "approx",
+    "coarse": "coarse",
+    "split": "split",
+    "partial": "partial",
+}
 
 
 def _cell_text(c: Cell) -> Styled:
@@ -437,8 +458,9 @@ def coverage_sections(cov: Coverage, sp: SplitResult | None = None) -> list[Sect
     heads = ["id", "node", *(r.name for r in cov.rows)]
     legend = (
         "exact / approx: a native class maps onto the node (kind exact / approx); coarse: mapped "
-        "onto it with kind coarse, or only onto an ancestor; partial: only descendants labelled; "
-        "\u00b7 absent"
+        "onto it with kind coarse, or only onto an ancestor; split: a one-to-many class covers it "
+        "but its pixels go elsewhere (needs per-instance relabeling, no taxonomic merge gives it); "
+        "partial: only descendants labelled; \u00b7 absent"
     )
     if cov.counts is not None:
         legend += "; counts are stored pixels / instances at the node's own id"

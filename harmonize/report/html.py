@@ -43,6 +43,7 @@ KIND_COLOURS = {
     "exact": "#2e7d32",
     "approx": "#f9a825",
     "coarse": "#ef6c00",
+    "split": "#ab47bc",
     "partial": "#90caf9",
     "absent": "#eeeeee",
 }
@@ -113,8 +114,8 @@ def store_coverage(store: Store):
     Returns
     -------
     harmonize.report.coverage.Coverage
-        ``cells[(source, node)].state`` is one of ``STATES`` (exact, approx, coarse, partial,
-        absent).
+        ``cells[(source, node)].state`` is one of ``STATES`` (exact, approx, coarse, split,
+        partial, absent).
     """
     from harmonize.report.coverage import compute_coverage, rows_from_store, store_counts
 

@@ -52,7 +52,8 @@ class Swatch:
 
 @dataclass(frozen=True)
 class Styled:
-    """A text cell with a CSS class (``exact``, ``coarse``, ``approx``, ``partial``, ``absent``)."""
+    """A text cell with a CSS class (``exact``, ``coarse``, ``approx``, ``split``, ``partial``,
+    ``absent``)."""
 
     text: str
     cls: str
@@ -66,6 +67,7 @@ TEXT_STYLES = {
     "exact": "bold green",
     "coarse": "yellow",
     "approx": "dark_orange",
+    "split": "bold magenta",
     "partial": "cyan",
     "absent": "dim",
 }
@@ -159,7 +161,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .sw{display:inline-block;width:.9em;height:.9em;border:1px solid #888;margin-right:.35em;
 vertical-align:-.1em}
 .exact{background:#d8f3d8}.coarse{background:#fff1c2}.approx{background:#ffd9b3}
-.partial{background:#dde8ff}.absent{color:#aaa}
+.partial{background:#dde8ff}.split{background:#f3d1f3}.absent{color:#aaa}
 .meta{color:#666}
 """.strip()
 

@@ -234,6 +234,23 @@ def check_mapping(mapping: Mapping) -> None:
             again[:2],
             f"native id {value} has two rules (first at {_at(mapping, first[:2])})",
         )
+    for i, r in enumerate(mapping.rules):
+        if not r.covers:
+            continue
+        if r.kind != "coarse":
+            raise _fail(
+                mapping,
+                ("rules", i, "kind"),
+                f"rules[{i}]: a rule with `covers` is kind 'coarse' (the class stands for several "
+                f"nodes), not {r.kind!r}",
+            )
+        if len(set(r.covers)) != len(r.covers) or (len(r.covers) < 2 and r.to in r.covers):
+            raise _fail(
+                mapping,
+                ("rules", i, "covers"),
+                f"rules[{i}].covers: list distinct nodes, more than the rule's own target "
+                f"(got {r.covers})",
+            )
 
 
 def check_file(model: DatasetTaxonomy | Ontology | Mapping) -> None:

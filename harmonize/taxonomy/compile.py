@@ -12,7 +12,8 @@ mapping file and line):
 * every native class id has exactly one rule; no rule names an id the taxonomy does not declare;
   a rule's ``name``, when given, equals the taxonomy's name for that id (compared case-insensitively,
   with runs of whitespace collapsed) -- this catches tables shifted by one;
-* a rule's ``to`` names an ontology node or special value.
+* a rule's ``to`` names an ontology node or special value; its ``covers`` (a one-to-many class)
+  names nodes, among them ``to`` when ``to`` is a node.
 
 Encoding: file value ``v`` decodes to class ``special[v]`` if ``v`` is a ``special`` key, else to
 ``v - offset``; a class that is the target of a ``special`` entry is written only by its special
@@ -231,6 +232,23 @@ def compile_mapping(
                 f"rules[{i}]: {rule.to!r} is neither a node nor a special value of ontology "
                 f"{ontology.name!r}{hint}",
             )
+        for j, name in enumerate(rule.covers):
+            if name not in nodes:
+                close = difflib.get_close_matches(name, list(nodes), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise _err(
+                    mapping,
+                    ("rules", i, "covers", j),
+                    f"rules[{i}].covers: {name!r} is not a node of ontology "
+                    f"{ontology.name!r}{hint}",
+                )
+        if rule.covers and rule.to in nodes and rule.to not in rule.covers:
+            raise _err(
+                mapping,
+                ("rules", i, "covers"),
+                f"rules[{i}].covers: the rule's target {rule.to!r} is a node, so it is one of the "
+                "nodes the class covers; list it",
+            )
         rule_of[rule.id] = i
     missing = [c for c in taxonomy.classes if c.id not in rule_of]
     if missing:
@@ -275,7 +293,8 @@ def compile_mapping(
         rule = mapping.rules[rule_of[cls.id]]
         entry = {"id": cls.id, "name": cls.name, "to": rule.to, "kind": rule.kind}
         if rule.kind in ("coarse", "approx"):
-            report[rule.kind].append({**entry, "note": rule.note})
+            extra = {"covers": list(rule.covers)} if rule.covers else {}
+            report[rule.kind].append({**entry, "note": rule.note, **extra})
         keep = cls.instances
         drop_reason = None
         if rule.to in specials:

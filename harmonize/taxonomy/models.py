@@ -388,10 +388,19 @@ class MappingRule(_Model):
         "exact",
         description=(
             "`exact`: same concept; `coarse`: the source is less specific than the node's "
-            "children; `approx`: semantic mismatch worth a warning."
+            "children (or than the nodes it `covers`); `approx`: semantic mismatch worth a warning."
         ),
     )
     note: str | None = None
+    covers: list[Identifier] = Field(
+        default_factory=list,
+        description=(
+            "One-to-many: the ontology nodes this native class stands for when no single node "
+            "(nor a parent) is their union, e.g. a class MSeg split per instance by relabeling. "
+            "Its pixels go to `to`; telling the covered nodes apart needs per-instance labels. "
+            "Kind `coarse`; includes `to` when `to` is a node."
+        ),
+    )
 
 
 class Mapping(_Model):

@@ -9,7 +9,9 @@ ontology ids, so the same engine applies it (:func:`harmonize.engine.remap_seman
 Targets
 -------
 * a dataset: its native class ids (or, with ``encoding``, the file values of that encoding);
-  each native class ``c`` *covers* the ontology node (or special value) its mapping sends it to;
+  each native class ``c`` *covers* the ontology node (or special value) its mapping sends it to,
+  and the nodes its rule's ``covers`` lists (a one-to-many class: VOC ``chair`` covers mseg-194's
+  chair_other, armchair, swivel_chair, stool and seat);
 * an ontology reached through a dataset mapped onto both (``nuclei -> consep-4`` via ``consep``):
   target class ``y`` covers every node ``s(c)`` of the native classes ``c`` that the bridge's
   mapping onto the target sends to ``y``.
@@ -79,7 +81,13 @@ def _dataset_targets(
     value_of = _value_of(tax, encoding)
     rule = {r.id: r for r in mapping.rules}
     return [
-        _Target(value_of[c.id], c.name, c.role, c.instances, frozenset([rule[c.id].to]))
+        _Target(
+            value_of[c.id],
+            c.name,
+            c.role,
+            c.instances,
+            frozenset([rule[c.id].to, *rule[c.id].covers]),
+        )
         for c in tax.classes
     ]
 
