@@ -109,7 +109,7 @@ def coverage_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
     storage_options: str | None = storage_options_option(),
 ) -> None:
-    """Matrix of datasets x ontology nodes: exact / approx / coarse / partial / absent."""
+    """Matrix of datasets x ontology nodes: exact / approx / coarse / split / partial / absent."""
     from harmonize.report.coverage import coverage_for, print_text, render, split
 
     _check_format(fmt)

@@ -4,8 +4,8 @@ The page holds, with no external resource (inline CSS, images as base64 PNG data
 hand-written inline SVG):
 
 - the ontology tree with colour swatches (and the special values);
-- the coverage matrix: sources x ontology nodes, each cell exact / approx / coarse / partial /
-  absent (:mod:`harmonize.report.coverage`, from the mapping reports stored with the run and the
+- the coverage matrix: sources x ontology nodes, each cell exact / approx / coarse / split /
+  partial / absent (:mod:`harmonize.report.coverage`, from the mapping reports stored with the run and the
   store's own ontology), with the store's pixel and instance counts;
 - class histograms: pixels (log scale) and instances per class per source, bars in ontology colours;
   instance-size histograms (log-binned areas) per source; the statistics tables;
