@@ -22,6 +22,11 @@ to. For an output node ``n``:
 * ``absent`` -- no label at, above or below ``n``: the source never names it (its pixels, if any,
   carry another label, e.g. VOC's background for trucks).
 
+One-to-many rules (a mapping rule's ``covers``, docs/taxonomy-format.md) widen this: a label
+``o`` whose native classes cover further output nodes stands for their leaves too; those nodes
+(when not labels themselves) are ``coarse`` via ``o``, and so is ``o`` itself (via ``o``: a pixel
+labelled ``o`` may be any of them).
+
 The dataset mask (``valid``) is every node that is not absent, plus background when the source maps
 a class to it. A label ``o`` in ``L`` *stands for* ``leaves(o)``; that table drives partial-label
 losses (``-log sum_{l in leaves(o)} p(l)``).
@@ -286,6 +291,16 @@ def label_space(
             {"id": int(e["id"]), "name": e["name"], "kind": e["kind"]} for e in item["sources"]
         ]
     labels = {node_by_id[i] for i in natives_of if i in node_by_id}
+    # one-to-many rules (`covers`): a label whose native classes cover further output nodes
+    # stands for those too (Cityscapes "rider" -> bicyclist covers rider_other and motorcyclist)
+    rule_of = {r.id: r for r in mapping.rules}
+    covered_by: dict[str, set[str]] = {}
+    for out_id, nat in natives_of.items():
+        if out_id in node_by_id:
+            for e in nat:
+                for c in rule_of[e["id"]].covers:
+                    if c in outputs and c != node_by_id[out_id]:
+                        covered_by.setdefault(node_by_id[out_id], set()).add(c)
 
     # the output tree: parent = nearest output ancestor
     def out_ancestors(name: str) -> list[str]:
@@ -304,7 +319,8 @@ def label_space(
             continue
         above = [a for a in out_ancestors(name) if a in labels]
         is_label = name in labels
-        my_leaves = tuple(nodes[x].id for x in sorted(leaves[name], key=order.__getitem__))
+        stands_for = set(leaves[name]).union(*(leaves[c] for c in covered_by.get(name, ())))
+        my_leaves = tuple(nodes[x].id for x in sorted(stands_for, key=order.__getitem__))
         kw: dict[str, Any] = {
             "label": is_label,
             "leaves": my_leaves if is_label else (),
@@ -312,6 +328,18 @@ def label_space(
         }
         if above:
             via = above[0]
+            entries.append(
+                ClassStatus(node.id, name, "coarse", via=via, via_id=nodes[via].id, **kw)
+            )
+            continue
+        # a label that covers more (a one-to-many rule) cannot say a pixel is its own node either
+        over = [name] if is_label and name in covered_by else []
+        over += sorted(
+            (lab for lab, cov in covered_by.items() if name in cov and not is_label),
+            key=order.__getitem__,
+        )
+        if over:
+            via = over[0]
             entries.append(
                 ClassStatus(node.id, name, "coarse", via=via, via_id=nodes[via].id, **kw)
             )

@@ -33,8 +33,14 @@ class SemanticReference:
         self.leaves = [n for n in names if n not in set(self.parent.values())]
         rules = _yaml("mappings", f"{dataset}__{ontology}")["rules"]
         self.labels = {r["to"] for r in rules if r["to"] in self.parent}
+        self.order = {n: i for i, n in enumerate(names)}
+        # one-to-many rules: a label stands for the nodes its rules `cover` too
+        self.covers: dict[str, set[str]] = {}
+        for r in rules:
+            if r["to"] in self.parent:
+                self.covers.setdefault(r["to"], set()).update(r.get("covers", ()))
         self._under: dict[str, set[str]] = {}
-        covered = set().union(*(self.under(m) for m in self.labels)) if self.labels else set()
+        covered = set().union(*(self.producible(m) for m in self.labels)) if self.labels else set()
         self.uncovered = set(self.leaves) - covered
 
     def chain(self, n: str) -> list[str]:
@@ -50,13 +56,19 @@ class SemanticReference:
 
     def producible(self, label: str | None) -> set[str]:
         """True leaves that can carry ``label`` (``None``: no label of the source covers them)."""
-        return self.uncovered if label is None else self.under(label)
+        if label is None:
+            return self.uncovered
+        return self.under(label).union(*(self.under(c) for c in self.covers.get(label, ())))
 
     def status(self, n: str) -> tuple[str, str | None]:
         mine = self.under(n)
         above = [a for a in self.chain(n)[1:] if a in self.labels]
         if above:
             return "coarse", above[0]
+        # a label standing for more than n (and all of it): the node itself first
+        wider = [y for y in self.labels if mine < self.producible(y)]
+        if wider:
+            return "coarse", min(wider, key=lambda y: (y != n, self.order[y]))
         hits = [y for y in [*self.labels, None] if self.producible(y) & mine]
         decides = all(self.producible(y) <= mine for y in hits) and None not in hits
         if hits and decides:
@@ -81,7 +93,7 @@ def test_statuses_match_the_semantic_reference(dataset: str, ontology: str) -> N
         assert (c.status, c.via) == ref.status(c.name), f"{dataset}->{ontology}: {c.name}"
         assert c.label == (c.name in ref.labels)
         if c.label:
-            assert set(c.leaves) == {ids[x] for x in ref.under(c.name)}
+            assert set(c.leaves) == {ids[x] for x in ref.producible(c.name)}
 
 
 def _space(dataset: str, level=None, **kw) -> LabelSpace:

@@ -239,3 +239,18 @@ def test_coverage_of_the_shipped_config() -> None:
     assert [r.dataset for r in rows] == ["cityscapes"]
     cov = compute_coverage(onto, rows)
     assert cov.rows_with("motorcyclist", "split") == ["cityscapes"]
+
+
+def test_label_space_of_a_one_to_many_label_stands_for_what_it_covers() -> None:
+    from harmonize.taxonomy.labelspace import label_space
+
+    onto = load_ontology("mseg-194")
+    ls = label_space(load_taxonomy("cityscapes"), onto, load_mapping("cityscapes", "mseg-194"))
+    riders = {_uid("rider_other"), _uid("bicyclist"), _uid("motorcyclist")}
+    # a pixel labelled bicyclist (Cityscapes' rider) may be any rider: the loss sums over all three
+    assert set(ls.coarse_labels()[_uid("bicyclist")]) == riders
+    assert len(ls.coarse_labels()) == 1
+    for name in ("rider_other", "bicyclist", "motorcyclist"):
+        assert (ls.status(name), ls[name].via) == ("coarse", "bicyclist")
+    assert ls.status("person") == "exact" and ls.status("cat") == "absent"
+    assert set(ls.valid_ids()) >= riders
