@@ -254,3 +254,17 @@ def test_label_space_of_a_one_to_many_label_stands_for_what_it_covers() -> None:
         assert (ls.status(name), ls[name].via) == ("coarse", "bicyclist")
     assert ls.status("person") == "exact" and ls.status("cat") == "absent"
     assert set(ls.valid_ids()) >= riders
+
+
+def test_coverage_of_a_store_keeps_the_split_cells(tmp_path) -> None:
+    from harmonize.pipeline import load_config, run
+    from harmonize.pipeline.demo import demo_config
+
+    cfg = demo_config(
+        load_config(configs_dir() / "mseg_train.yaml"), tmp_path / "data", tmp_path / "out", n=1
+    )
+    run(cfg, workers=1)
+    cov = coverage_for("mseg-194", store=cfg.output.path)
+    assert cov.state("cityscapes", "motorcyclist") == "split"
+    assert cov.state("cityscapes", "bicyclist") == "coarse"
+    assert cov.state("cityscapes", "person") == "exact"
