@@ -184,7 +184,9 @@ def show_cmd(
         style = {"exact": "", "coarse": "yellow", "approx": "red"}
         for r in model.rules:
             kind = f"[{style[r.kind]}]{r.kind}[/]" if style[r.kind] else r.kind
-            table.add_row(str(r.id), esc(r.name or ""), r.to, kind, esc(r.note or ""))
+            others = [c for c in r.covers if c != r.to]
+            to = r.to + (f" (covers also {', '.join(others)})" if others else "")
+            table.add_row(str(r.id), esc(r.name or ""), to, kind, esc(r.note or ""))
         console.print(table)
 
 

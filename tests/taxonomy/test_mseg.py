@@ -268,3 +268,16 @@ def test_coverage_of_a_store_keeps_the_split_cells(tmp_path) -> None:
     assert cov.state("cityscapes", "motorcyclist") == "split"
     assert cov.state("cityscapes", "bicyclist") == "coarse"
     assert cov.state("cityscapes", "person") == "exact"
+
+
+def test_taxonomy_show_lists_what_a_rule_covers() -> None:
+    from typer.testing import CliRunner
+
+    from harmonize.cli import app
+
+    res = CliRunner().invoke(
+        app, ["taxonomy", "show", "cityscapes__mseg-194"], env={"COLUMNS": "300"}
+    )
+    assert res.exit_code == 0, res.output
+    (line,) = [ln for ln in res.output.splitlines() if " rider " in ln]
+    assert "covers also rider_other, motorcyclist" in line
