@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harmonize.pipeline.config import RunConfig, load_config
-from harmonize.pipeline.run import RunReport, run
+from harmonize.pipeline.execute import RunReport, run
 
 __all__ = ["configs_dir", "demo_config", "run_demo"]
 
