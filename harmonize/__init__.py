@@ -21,7 +21,7 @@ _EXPORTS: dict[str, str] = {
     "remap_sample": "harmonize.engine.sample:remap_sample",
     "load_config": "harmonize.pipeline.config:load_config",
     "run": "harmonize.pipeline.execute:run",
-    "open_store": "harmonize.store.reader:open_store",
+    "open_store": "harmonize.store.access:open_store",
     "diff": "harmonize.taxonomy.diff:diff",
 }
 

@@ -545,7 +545,7 @@ def find_leakage(
     Parameters
     ----------
     store : Store or str
-        An open :class:`~harmonize.store.reader.Store`, or its path/URL (opened even if incomplete:
+        An open :class:`~harmonize.store.access.Store`, or its path/URL (opened even if incomplete:
         the image layer is all that is needed).
     params : LeakageParams, optional
         Search settings (see :class:`LeakageParams`).
@@ -564,7 +564,7 @@ def find_leakage(
         When the store holds no image layer (the run did not write ``image``).
     """
     from harmonize.errors import StoreError
-    from harmonize.store.reader import Store, open_store
+    from harmonize.store.access import Store, open_store
 
     st = store if isinstance(store, Store) else open_store(str(store), allow_incomplete=True)
     lacking = [lay.name for lay in st.layouts if "image" not in lay.layers]

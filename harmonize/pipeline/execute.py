@@ -759,7 +759,7 @@ def _execute(
 def _add_leakage(group, url: str, report: RunReport, so: dict | None) -> None:
     """Run the leakage check on the finished store; record it in the report and the store."""
     from harmonize.leakage import find_leakage
-    from harmonize.store.reader import open_store
+    from harmonize.store.access import open_store
 
     store = open_store(url, storage_options=so)
     if not any("image" in lay.layers for lay in store.layouts):

@@ -82,7 +82,7 @@ class TrainingSet:
     the store records label spaces (every store written by ``harmonize run``), also
     ``valid_classes`` (C,) bool -- the source's dataset mask over :attr:`Store.class_ids` -- and
     ``coarse_of`` (C, C) bool -- row ``i``: the leaf columns a pixel labelled ``class_ids[i]`` may be
-    (see :func:`harmonize.store.reader.label_space_arrays` and the README's partial-label loss).
+    (see :func:`harmonize.store.access.label_space_arrays` and the README's partial-label loss).
     """
 
     def __init__(
@@ -342,7 +342,7 @@ class TrainingSet:
         an fsspec store's event loop does not survive it)."""
         pid = os.getpid()
         if pid != self._pid:
-            from harmonize.store.reader import open_store
+            from harmonize.store.access import open_store
 
             self.store = open_store(self.url, **self._open_options)
             self._handles = {}
@@ -400,7 +400,7 @@ class TrainingSet:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from harmonize.store.reader import open_store
+        from harmonize.store.access import open_store
 
         epoch = state.pop("_epoch_buf")
         self.__dict__.update(state)
