@@ -43,7 +43,7 @@ from os import PathLike
 from typing import Any
 
 from harmonize.errors import ConfigError
-from harmonize.report.render import Lines, Section, Styled, Table
+from harmonize.report.document import Lines, Section, Styled, Table
 from harmonize.taxonomy import hierarchy as h
 from harmonize.taxonomy.models import Ontology
 
@@ -478,7 +478,7 @@ def render(cov: Coverage, fmt: str, sp: SplitResult | None = None) -> str:
     ValueError
         On an unknown format.
     """
-    from harmonize.report.render import render_html, render_markdown
+    from harmonize.report.document import render_html, render_markdown
 
     if fmt == "json":
         d = cov.to_dict()
@@ -495,6 +495,6 @@ def render(cov: Coverage, fmt: str, sp: SplitResult | None = None) -> str:
 
 def print_text(cov: Coverage, console: Any, sp: SplitResult | None = None) -> None:
     """Print the coverage with rich."""
-    from harmonize.report.render import render_text
+    from harmonize.report.document import render_text
 
     render_text(console, f"Coverage of {cov.ontology.name}", coverage_sections(cov, sp))

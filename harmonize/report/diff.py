@@ -37,7 +37,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harmonize.report.render import Lines, Section, Swatch, Table
+from harmonize.report.document import Lines, Section, Swatch, Table
 from harmonize.taxonomy.diff import TaxonomyDiff, TaxonomySet, rename_maps
 
 __all__ = [
@@ -413,7 +413,7 @@ def _fields_lines(fields: list[dict[str, Any]]) -> Lines | None:
 
 
 def diff_sections(report: DiffReport | TaxonomyDiff) -> list[Section]:
-    """The report as renderer-neutral sections (see :mod:`harmonize.report.render`)."""
+    """The report as renderer-neutral sections (see :mod:`harmonize.report.document`)."""
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)
     d = report.to_dict()
@@ -535,7 +535,7 @@ def render(report: DiffReport | TaxonomyDiff, fmt: str) -> str:
     ValueError
         On an unknown format.
     """
-    from harmonize.report.render import render_html, render_markdown
+    from harmonize.report.document import render_html, render_markdown
 
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)
@@ -552,7 +552,7 @@ def render(report: DiffReport | TaxonomyDiff, fmt: str) -> str:
 
 def print_text(report: DiffReport | TaxonomyDiff, console: Any) -> None:
     """Print the report with rich to ``console``."""
-    from harmonize.report.render import render_text
+    from harmonize.report.document import render_text
 
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)
