@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from harmonize.cli import app
-from harmonize.report.diff import DiffReport, render, store_impact
+from harmonize.report.diff_report import DiffReport, render, store_impact
 from harmonize.taxonomy.diff import TaxonomySet, diff
 from harmonize.taxonomy.loader import validate_data
 
