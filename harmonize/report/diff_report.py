@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harmonize.report.document import Lines, Section, Swatch, Table
-from harmonize.taxonomy.diff import TaxonomyDiff, TaxonomySet, rename_maps
+from harmonize.taxonomy.diff import TaxonomyDiff, rename_maps
+from harmonize.taxonomy.sets import TaxonomySet
 
 __all__ = [
     "DiffReport",

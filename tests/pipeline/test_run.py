@@ -325,6 +325,7 @@ def test_local_map_shares_shards_between_coordinator_and_pool(monkeypatch) -> No
     from concurrent.futures import ThreadPoolExecutor
 
     from harmonize.pipeline import execute as run_mod
+
     seen: list[tuple[int, str]] = []
 
     def fake_process_shard(task: int) -> dict:
