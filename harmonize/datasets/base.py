@@ -49,6 +49,20 @@ class Skipped:
     error: str
     kind: str  # the error class name, e.g. "CorruptFileError"
 
+    @classmethod
+    def from_error(cls, sample_id: str, exc: HarmonizeError) -> Skipped:
+        """The record of ``sample_id`` failing with ``exc`` (the one place a skip is built)."""
+        return cls(
+            sample_id=sample_id,
+            path=str(exc.path) if exc.path is not None else None,
+            error=str(exc),
+            kind=type(exc).__name__,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as run reports and stores keep it: sample_id, path, error, kind."""
+        return dataclasses.asdict(self)
+
 
 class Reader(abc.ABC):
     """Read one dataset from its native on-disk layout.
@@ -231,14 +245,7 @@ class Reader(abc.ABC):
         except HarmonizeError as exc:
             if self.on_error == "raise":
                 raise
-            self.skipped.append(
-                Skipped(
-                    sample_id=ref.sample_id,
-                    path=str(exc.path) if exc.path is not None else None,
-                    error=str(exc),
-                    kind=type(exc).__name__,
-                )
-            )
+            self.skipped.append(Skipped.from_error(ref.sample_id, exc))
             return None
 
     def __repr__(self) -> str:

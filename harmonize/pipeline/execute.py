@@ -127,6 +127,7 @@ def _init_worker(coordinator_pid: int, abort: Any, interval: float = WATCH_INTER
 
 def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
+    from harmonize.datasets.base import Skipped
     from harmonize.engine.sample import remap_sample
     from harmonize.store.writer import ShardSample, open_group, store_io, write_shard
 
@@ -161,12 +162,7 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
                     start + j,
                     None,
                     None,
-                    {
-                        "sample_id": ref.sample_id,
-                        "path": str(exc.path) if exc.path else None,
-                        "error": str(exc),
-                        "kind": type(exc).__name__,
-                    },
+                    Skipped.from_error(ref.sample_id, exc).to_dict(),
                 )
             )
     gkey = (task.url, task.plan_digest)  # a new plan (or an overwritten store) reopens it

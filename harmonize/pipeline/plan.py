@@ -202,6 +202,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     """
     from harmonize import datasets
     from harmonize._yaml import looks_like_path
+    from harmonize.datasets.base import Skipped
     from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
     from harmonize.taxonomy.catalog import add_taxonomy_dirs
     from harmonize.taxonomy.labelspace import label_space
@@ -291,13 +292,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
                 if config.on_error == "raise":
                     raise
                 skipped.append(
-                    {
-                        "source": sc.source_name,
-                        "sample_id": ref.sample_id,
-                        "path": str(exc.path) if exc.path else None,
-                        "error": str(exc),
-                        "kind": type(exc).__name__,
-                    }
+                    {"source": sc.source_name, **Skipped.from_error(ref.sample_id, exc).to_dict()}
                 )
             if on_progress:
                 on_progress(sc.source_name, 1)
