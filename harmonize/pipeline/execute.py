@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,9 @@ from harmonize.pipeline.config import (
     with_storage_options,
 )
 from harmonize.pipeline.plan import ShardTask, make_plan
+from harmonize.pipeline.report import RunReport
 
-__all__ = ["RunReport", "process_shard", "run"]
+__all__ = ["process_shard", "run"]
 
 _READERS: dict[Any, Any] = {}
 #: per worker process: readers and open stores, reused across the shards the worker writes
@@ -184,52 +184,6 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
         )
     summary["source"] = task.layout.name
     return summary
-
-
-@dataclass
-class RunReport:
-    """What a run did: per-source sample counts, skipped samples with reasons, timings."""
-
-    name: str
-    store: str
-    samples: int = 0
-    written: int = 0
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    #: reader warnings of written samples: source, sample_id, path, line, region_id, message
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
-    shards: int = 0
-    resumed_shards: int = 0
-    #: samples (written or skipped) that this run processed itself; ``--resume`` leaves out the
-    #: shards an earlier run committed, so ``samples_per_second`` measures this run's work only
-    processed: int = 0
-    seconds: float = 0.0
-    executor: str = "local"
-    workers: int = 1
-    #: findings of the leakage check (``LeakageReport.to_dict()``) when it ran
-    leakage: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        extra = {} if self.leakage is None else {"leakage": self.leakage}
-        return {
-            "name": self.name,
-            "store": self.store,
-            "samples": self.samples,
-            "written": self.written,
-            "skipped": self.skipped,
-            "warnings": self.warnings,
-            "per_source": self.per_source,
-            "shards": self.shards,
-            "resumed_shards": self.resumed_shards,
-            "processed": self.processed,
-            "seconds": round(self.seconds, 3),
-            "executor": self.executor,
-            "workers": self.workers,
-            "samples_per_second": (
-                round(self.processed / self.seconds, 2) if self.seconds and self.processed else None
-            ),
-            **extra,
-        }
 
 
 def _warm_worker() -> None:
