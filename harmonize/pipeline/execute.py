@@ -129,7 +129,8 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
     from harmonize.datasets.base import Skipped
     from harmonize.engine.sample import remap_sample
-    from harmonize.store.writer import ShardSample, open_group, store_io, write_shard
+    from harmonize.store._zarr import open_group
+    from harmonize.store.writer import ShardSample, store_io, write_shard
 
     _exit_if_coordinator_gone()
     key = repr(task.reader)
@@ -532,7 +533,8 @@ CREATING_GRACE_SECONDS = 600.0
 def _refuse_recent_creation(url: str, so: dict | None) -> None:
     """Remote stores are not locked: a store another run started creating recently is refused
     (it may be alive); one older than :data:`CREATING_GRACE_SECONDS` is taken as crashed."""
-    from harmonize.store.writer import open_group, parse_utc_timestamp
+    from harmonize.store._zarr import open_group
+    from harmonize.store.writer import parse_utc_timestamp
 
     meta = open_group(url, mode="r", storage_options=so).attrs.get("harmonize") or {}
     since = parse_utc_timestamp(meta.get("creating_since"))
@@ -559,11 +561,10 @@ def _execute(
 ) -> RunReport:
     """The body of :func:`run` (``used[0]`` is set when the pool ran shard tasks)."""
     from harmonize._version import __version__
+    from harmonize.store._zarr import open_group, shard_summaries
     from harmonize.store.writer import (
         create_store,
         finalize,
-        open_group,
-        shard_summaries,
         store_io,
         store_state,
         utc_timestamp,

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from harmonize.errors import StoreError
+from harmonize.store._zarr import open_group, shard_summaries
 from harmonize.store.layout import FORMAT, SourceLayout
-from harmonize.store.writer import open_group, shard_summaries
 
 __all__ = ["OntologyTable", "Sample", "Store", "label_space_arrays", "open_store"]
 
