@@ -307,31 +307,18 @@ def rows_from_config(ontology: Ontology, config: str | PathLike[str]) -> list[Ro
     ConfigError
         When the config is onto another ontology.
     """
-    from harmonize import datasets
     from harmonize.pipeline.config import load_config
-    from harmonize.taxonomy import load_mapping, load_taxonomy
+    from harmonize.pipeline.plan import config_ontology, source_taxonomy
 
     cfg = load_config(config)
-    onto_name = cfg.ontology
-    from harmonize._yaml import looks_like_path
-
-    if looks_like_path(onto_name):
-        from harmonize.taxonomy import load_ontology
-
-        onto_name = load_ontology(cfg.resolve(onto_name)).name
+    onto_name = config_ontology(cfg).name
     if onto_name != ontology.name:
         raise ConfigError(
             f"the config is onto ontology {onto_name!r}, not {ontology.name!r}", path=cfg.path
         )
     rows = []
     for sc in cfg.sources:
-        tax_name = datasets.get(sc.dataset).taxonomy
-        tax = load_taxonomy(tax_name)
-        mapping = (
-            load_mapping(cfg.resolve(sc.mapping))
-            if sc.mapping
-            else load_mapping(tax_name, onto_name)
-        )
+        tax, mapping = source_taxonomy(cfg, sc, onto_name)
         rows.append(Row(sc.source_name, sc.dataset, _rules_of(mapping, tax)))
     return rows
 
