@@ -42,7 +42,6 @@ __all__ = [
     "SourceLayout",
     "default_samples_per_shard",
     "default_tile",
-    "smallest_uint",
 ]
 
 FORMAT = "harmonize.store"
@@ -56,14 +55,6 @@ DIMS = {
     "instance": ("sample", "y", "x"),
     "image": ("sample", "y", "x", "channel"),
 }
-
-
-def smallest_uint(max_value: int) -> str:
-    """Name of the smallest unsigned numpy dtype holding ``max_value``."""
-    for name in ("uint8", "uint16", "uint32", "uint64"):
-        if max_value <= np.iinfo(name).max:
-            return name
-    raise ValueError(f"{max_value} does not fit any unsigned dtype")
 
 
 def default_tile(height: int, width: int) -> int:
