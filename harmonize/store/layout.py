@@ -33,8 +33,6 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
