@@ -32,9 +32,11 @@ Inputs (a YAML file, a folder, a git revision of a folder, models) are read by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from harmonize._records import Record, jsonable, sorted_by
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 from harmonize.taxonomy.sets import TaxonomySet, as_set
 
@@ -58,60 +60,37 @@ __all__ = [
 ]
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values (tuples -> lists, dict keys -> str, sorted) of a model field."""
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump(mode="json"))
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Result types
-# --------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class Item:
+class Item(Record):
     """An added or removed item (node, special value, native class)."""
 
     id: int
     name: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name}
-
 
 @dataclass(frozen=True)
-class Renamed:
+class Renamed(Record):
     """Same id, new name."""
 
     id: int
     old_name: str
     new_name: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "old_name": self.old_name, "new_name": self.new_name}
-
 
 @dataclass(frozen=True)
-class Renumbered:
+class Renumbered(Record):
     """Same name, new id."""
 
     name: str
     old_id: int
     new_id: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "old_id": self.old_id, "new_id": self.new_id}
-
 
 @dataclass(frozen=True)
-class AttrChange:
+class AttrChange(Record):
     """One field of a matched item changed (named and numbered as in the new file)."""
+
+    sort_dicts = True
 
     id: int
     name: str
@@ -119,46 +98,39 @@ class AttrChange:
     old: Any
     new: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "field": self.field,
-            "old": _jsonable(self.old),
-            "new": _jsonable(self.new),
-        }
-
 
 @dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Record):
     """A file-level field changed (title, version, dtype, encodings, ...)."""
+
+    sort_dicts = True
 
     field: str
     old: Any
     new: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "old": _jsonable(self.old), "new": _jsonable(self.new)}
 
+#: plain JSON values of a model field (tuples -> lists, dict keys -> str, sorted)
+_jsonable = partial(jsonable, sort_dicts=True)
 
-def _sorted_dicts(items: Iterable[Any], *keys: str) -> list[dict[str, Any]]:
-    rows = [i.to_dict() for i in items]
-    return sorted(rows, key=lambda r: tuple(str(r[k]) if k == "field" else r[k] for k in keys))
+_BY_ID_NAME = sorted_by("id", "name")
 
 
 @dataclass(frozen=True)
-class ClassesDiff:
+class ClassesDiff(Record):
     """Changes among items with an id and a name (ontology nodes, special values, classes)."""
 
-    added: tuple[Item, ...] = ()
-    removed: tuple[Item, ...] = ()
-    renamed: tuple[Renamed, ...] = ()
-    renumbered: tuple[Renumbered, ...] = ()
-    parent_changed: tuple[AttrChange, ...] = ()
-    color_changed: tuple[AttrChange, ...] = ()
-    role_changed: tuple[AttrChange, ...] = ()
-    instances_changed: tuple[AttrChange, ...] = ()
-    other_changed: tuple[AttrChange, ...] = ()
+    added: tuple[Item, ...] = field(default=(), metadata=_BY_ID_NAME)
+    removed: tuple[Item, ...] = field(default=(), metadata=_BY_ID_NAME)
+    renamed: tuple[Renamed, ...] = field(default=(), metadata=sorted_by("id"))
+    renumbered: tuple[Renumbered, ...] = field(default=(), metadata=sorted_by("name"))
+    parent_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    color_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    role_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    instances_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    other_changed: tuple[AttrChange, ...] = field(
+        default=(), metadata=sorted_by("id", "name", "field")
+    )
 
     @property
     def changed(self) -> bool:
@@ -168,60 +140,30 @@ class ClassesDiff:
         """Old name -> new name for items renamed in place (same id)."""
         return {r.old_name: r.new_name for r in self.renamed}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": _sorted_dicts(self.added, "id", "name"),
-            "removed": _sorted_dicts(self.removed, "id", "name"),
-            "renamed": _sorted_dicts(self.renamed, "id"),
-            "renumbered": _sorted_dicts(self.renumbered, "name"),
-            "parent_changed": _sorted_dicts(self.parent_changed, "id", "name"),
-            "color_changed": _sorted_dicts(self.color_changed, "id", "name"),
-            "role_changed": _sorted_dicts(self.role_changed, "id", "name"),
-            "instances_changed": _sorted_dicts(self.instances_changed, "id", "name"),
-            "other_changed": _sorted_dicts(self.other_changed, "id", "name", "field"),
-        }
-
 
 @dataclass(frozen=True)
-class OntologyDiff:
+class OntologyDiff(Record):
     """Changes to one ontology. ``status`` is ``added``, ``removed`` or ``changed``."""
 
     name: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
     nodes: ClassesDiff = ClassesDiff()
     special: ClassesDiff = ClassesDiff()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "nodes": self.nodes.to_dict(),
-            "special": self.special.to_dict(),
-        }
-
 
 @dataclass(frozen=True)
-class DatasetDiff:
+class DatasetDiff(Record):
     """Changes to one dataset taxonomy (its native classes)."""
 
     name: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
     classes: ClassesDiff = ClassesDiff()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "classes": self.classes.to_dict(),
-        }
 
 
 @dataclass(frozen=True)
-class Target:
+class Target(Record):
     """Where a native class goes: a node or special value name, its id, and the rule's kind.
 
     ``node_id`` is ``None`` when the ontology is not in the set (or does not know the name).
@@ -232,12 +174,9 @@ class Target:
     node_id: int | None = None
     special: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"to": self.to, "kind": self.kind, "node_id": self.node_id, "special": self.special}
-
 
 @dataclass(frozen=True)
-class TargetChange:
+class TargetChange(Record):
     """One native class whose rule changed.
 
     ``change`` is ``remapped`` (another target), ``target_renamed`` (same node, renamed),
@@ -250,18 +189,9 @@ class TargetChange:
     old: Target | None
     new: Target | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "change": self.change,
-            "old": self.old.to_dict() if self.old else None,
-            "new": self.new.to_dict() if self.new else None,
-        }
-
 
 @dataclass(frozen=True)
-class Merge:
+class Merge(Record):
     """New target ``into`` receives native classes that went to different targets before."""
 
     into: str
@@ -275,7 +205,7 @@ class Merge:
 
 
 @dataclass(frozen=True)
-class Split:
+class Split(Record):
     """Old target ``source`` whose native classes now go to different targets."""
 
     source: str
@@ -289,40 +219,28 @@ class Split:
 
 
 @dataclass(frozen=True)
-class MappingDiff:
+class MappingDiff(Record):
     """Changes to one (dataset, ontology) mapping."""
 
     dataset: str
     ontology: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
-    targets: tuple[TargetChange, ...] = ()
-    merges: tuple[Merge, ...] = ()
-    splits: tuple[Split, ...] = ()
-    notes_changed: tuple[int, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "ontology": self.ontology,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "targets": sorted((t.to_dict() for t in self.targets), key=lambda r: r["id"]),
-            "merges": sorted((m.to_dict() for m in self.merges), key=lambda r: r["into"]),
-            "splits": sorted((s.to_dict() for s in self.splits), key=lambda r: r["source"]),
-            "notes_changed": sorted(self.notes_changed),
-        }
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
+    targets: tuple[TargetChange, ...] = field(default=(), metadata=sorted_by("id"))
+    merges: tuple[Merge, ...] = field(default=(), metadata=sorted_by("into"))
+    splits: tuple[Split, ...] = field(default=(), metadata=sorted_by("source"))
+    notes_changed: tuple[int, ...] = field(default=(), metadata=sorted_by())
 
 
 @dataclass(frozen=True)
-class TaxonomyDiff:
+class TaxonomyDiff(Record):
     """Everything that changed between two taxonomy sets (only changed entries are listed)."""
 
     old: str
     new: str
-    ontologies: tuple[OntologyDiff, ...] = ()
-    datasets: tuple[DatasetDiff, ...] = ()
-    mappings: tuple[MappingDiff, ...] = ()
+    ontologies: tuple[OntologyDiff, ...] = field(default=(), metadata=sorted_by("name"))
+    datasets: tuple[DatasetDiff, ...] = field(default=(), metadata=sorted_by("name"))
+    mappings: tuple[MappingDiff, ...] = field(default=(), metadata=sorted_by("dataset", "ontology"))
 
     @property
     def changed(self) -> bool:
@@ -338,16 +256,8 @@ class TaxonomyDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "old": self.old,
-            "new": self.new,
-            "changed": self.changed,
-            "ontologies": sorted((o.to_dict() for o in self.ontologies), key=lambda r: r["name"]),
-            "datasets": sorted((d.to_dict() for d in self.datasets), key=lambda r: r["name"]),
-            "mappings": sorted(
-                (m.to_dict() for m in self.mappings), key=lambda r: (r["dataset"], r["ontology"])
-            ),
-        }
+        d = self.fields_dict()
+        return {"old": d.pop("old"), "new": d.pop("new"), "changed": self.changed, **d}
 
 
 # --------------------------------------------------------------------------------------------
