@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
+from harmonize._records import Record, sorted_by
 from harmonize.errors import ConfigError
 from harmonize.report.document import Lines, Section, Styled, Table
 from harmonize.taxonomy import hierarchy as h
@@ -71,16 +72,13 @@ STATES = ("exact", "approx", "coarse", "partial", "absent")
 
 
 @dataclass(frozen=True)
-class RuleView:
+class RuleView(Record):
     """One mapping rule as coverage sees it."""
 
     id: int
     name: str
     to: str
     kind: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "to": self.to, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -93,21 +91,13 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(Record):
     """One (row, node) cell: the state, the rules that decided it, and stored counts."""
 
     state: str
-    via: tuple[RuleView, ...] = ()
+    via: tuple[RuleView, ...] = field(default=(), metadata=sorted_by("id"))
     pixels: int | None = None
     instances: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "via": [r.to_dict() for r in sorted(self.via, key=lambda r: r.id)],
-            "pixels": self.pixels,
-            "instances": self.instances,
-        }
 
 
 @dataclass(frozen=True)

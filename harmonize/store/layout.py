@@ -30,8 +30,10 @@ This module only computes names, shapes and chunking; it imports zarr lazily.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from harmonize._records import Record
 
 __all__ = [
     "FORMAT",
@@ -77,7 +79,7 @@ def default_samples_per_shard(height: int, width: int, target_bytes: int = 64 <<
 
 
 @dataclass(frozen=True)
-class SourceLayout:
+class SourceLayout(Record):
     """Shapes and chunking of one source's arrays.
 
     Attributes
@@ -142,11 +144,6 @@ class SourceLayout:
     def shard_hw(self) -> tuple[int, int]:
         ch, cw = self.chunk_hw
         return math.ceil(self.height / ch) * ch, math.ceil(self.width / cw) * cw
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SourceLayout:
