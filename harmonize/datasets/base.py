@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from harmonize._records import Record
 from harmonize.datasets._io import read_image_rgb, read_image_size
 from harmonize.errors import (
     DuplicateSampleError,
@@ -41,8 +42,9 @@ OnError = Literal["raise", "skip"]
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """A sample a reader skipped under ``on_error="skip"``: which, and why."""
+class Skipped(Record):
+    """A sample a reader skipped under ``on_error="skip"``: which, and why (``to_dict``: the
+    record run reports and stores keep)."""
 
     sample_id: str
     path: str | None
@@ -58,10 +60,6 @@ class Skipped:
             error=str(exc),
             kind=type(exc).__name__,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The record as run reports and stores keep it: sample_id, path, error, kind."""
-        return dataclasses.asdict(self)
 
 
 class Reader(abc.ABC):
