@@ -353,13 +353,15 @@ def estimate_transform(
 
 @dataclass(frozen=True)
 class Verified:
-    """A verified pair: refined transform (image pixels), NCC score and shared fractions."""
+    """A verified pair: refined transform (image pixels), NCC score, shared fractions, and the
+    window votes of the estimate it refined."""
 
     scale: float
     offset: tuple[float, float]
     score: float
     overlap_a: float
     overlap_b: float
+    votes: int
 
 
 def _ncc_at(
@@ -551,4 +553,5 @@ def verify(
         score=float(score),
         overlap_a=float(min(1.0, inter / (s * s * ha * wa))),
         overlap_b=float(min(1.0, inter / (hb * wb))),
+        votes=int(t.votes),
     )

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from harmonize.errors import HarmonizeError, StoreError
+from harmonize.store._zarr import shard_summaries
 from harmonize.store.describe import describe_source, stored_instance_ids, write_box_description
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
 from harmonize.store.ome import write_ome_metadata
@@ -30,8 +31,6 @@ __all__ = [
     "create_store",
     "finalize",
     "foreign_files",
-    "open_group",
-    "shard_summaries",
     "store_io",
     "write_shard",
 ]
@@ -71,20 +70,6 @@ def parse_utc_timestamp(value: Any) -> float | None:
         return float(calendar.timegm(time.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ")))
     except ValueError:
         return None
-
-
-def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
-    """Open the root group of a store at a local path or fsspec URL."""
-    import zarr
-    from zarr.errors import NodeNotFoundError
-
-    from harmonize.store._zarr import configure
-
-    configure()
-    try:
-        return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
-    except (FileNotFoundError, NodeNotFoundError) as exc:
-        raise StoreError("no harmonize store here", path=url) from exc
 
 
 @contextlib.contextmanager
@@ -531,12 +516,6 @@ def _write_concurrently(writes: Sequence[tuple[Any, Any, np.ndarray]]) -> None:
         await asyncio.gather(*(a.async_array.setitem(sel, v) for a, sel, v in writes))
 
     sync(_all())
-
-
-def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:
-    """The committed summary of every shard of ``layout`` (``None`` where not written yet)."""
-    done = group["sources"][layout.name]["shard_done"][:]
-    return [json.loads(s) if s else None for s in done.tolist()]
 
 
 def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, Any]) -> None:
