@@ -1,4 +1,5 @@
-"""Mapillary Vistas v1.2 / v2.0 taxonomies and their mappings onto ``scene`` and ``cityscapes-19``.
+"""Mapillary Vistas v1.2 / v2.0 and IDD taxonomies, their mappings onto ``scene`` and
+``cityscapes-19``.
 
 The rules of ``test_scene_consistency.py`` that are written for Cityscapes, VOC and COCO-Stuff
 (description "From:" lists, colour sources, renames) do not cover these datasets; the rules that
@@ -39,7 +40,21 @@ FACTS = {
             "void--static": "background",
         },
     ),
+    # AutoNUE anue_labels.py: 40 labels, 13 with instances (person .. vehicle fallback)
+    "idd": (
+        40,
+        13,
+        {
+            "fallback background": "background",
+            "unlabeled": "unlabeled",
+            "ego vehicle": "ignore",
+            "rectification border": "ignore",
+            "out of roi": "ignore",
+            "license plate": "ignore",
+        },
+    ),
 }
+MAPILLARY = ("mapillary_vistas", "mapillary_vistas_v2")
 #: thing labels whose scene node is stuff (instances dropped, said in the rule's note)
 THING_ON_STUFF = {"object--banner", "object--support--pole"}
 APPROX = {
@@ -48,6 +63,9 @@ APPROX = {
     "void--dynamic",
     "void--static",
     "void--ground",
+    "billboard",
+    "obs-str-bar-fallback",
+    "fallback background",
 }
 
 
@@ -58,9 +76,12 @@ def test_class_table(dataset: str) -> None:
     assert [c.id for c in tax.classes] == list(range(n))
     assert sum(c.instances for c in tax.classes) == n_inst
     assert len({c.name for c in tax.classes}) == n
-    assert all(c.category == c.name.split("--")[0] for c in tax.classes)
-    assert [c.name for c in tax.classes if c.role != "class"] == ["void--unlabeled"]
-    assert tax.classes[-1].color == (0, 0, 0)
+    if dataset in MAPILLARY:
+        assert all(c.category == c.name.split("--")[0] for c in tax.classes)
+        assert [c.name for c in tax.classes if c.role != "class"] == ["void--unlabeled"]
+        assert tax.classes[-1].color == (0, 0, 0)
+    else:  # IDD: unlabeled (35) is the background of every rasterization
+        assert [(c.id, c.name) for c in tax.classes if c.role != "class"] == [(35, "unlabeled")]
 
 
 @pytest.mark.parametrize("dataset", sorted(FACTS))
@@ -116,7 +137,33 @@ def test_new_scene_nodes_are_in_the_mapillary_range_or_shared() -> None:
     assert all(n.description and "From: " not in n.description for n in new)
 
 
-@pytest.mark.parametrize("dataset", sorted(FACTS))
+def test_idd_cityscapes19_is_autonue_cs_train_id() -> None:
+    tax, onto = load_taxonomy("idd"), load_ontology("cityscapes-19")
+    by_train_id = {n.id: n.name for n in onto.nodes}
+    for r in load_mapping("idd", "cityscapes-19").rules:
+        tid = int(tax.classes[r.id].attributes["csTrainId"])
+        assert r.to == by_train_id.get(tid, "ignore"), tax.classes[r.id].name
+
+
+def test_idd_levels_are_a_hierarchy() -> None:
+    # every level is a merge of the next finer one (level4 -> level3 -> level2 -> level1), but for
+    # one quirk of anue_labels.py as released: sidewalk and rail track share level4Id 3 and have
+    # level3Ids 2 and 3 (kept as released; see the idd.yaml header)
+    tax = load_taxonomy("idd")
+    for fine, coarse in (
+        ("level4Id", "level3Id"),
+        ("level3Id", "level2Id"),
+        ("level2Id", "level1Id"),
+    ):
+        up: dict[int, set[int]] = {}
+        for c in tax.classes:
+            up.setdefault(int(c.attributes[fine]), set()).add(int(c.attributes[coarse]))
+        split = {k: v for k, v in up.items() if len(v) > 1}
+        assert split == ({3: {2, 3}} if fine == "level4Id" else {}), (fine, split)
+    assert len({c.attributes["level3Id"] for c in tax.classes} - {255}) == 26
+
+
+@pytest.mark.parametrize("dataset", MAPILLARY)
 def test_cityscapes19_mapping(dataset: str) -> None:
     tax, onto = load_taxonomy(dataset), load_ontology("cityscapes-19")
     rules = {tax.classes[r.id].name: r.to for r in load_mapping(dataset, "cityscapes-19").rules}
