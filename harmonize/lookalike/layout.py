@@ -178,8 +178,11 @@ def synthesize(
             _io.write_png(sem_p, sem.astype(out_dtype), palette=pal)
         if inst_l is not None:
             inst_p = base / fill_template(inst_l["path"][0], split, stem)
-            _io.write_png(inst_p, obj.astype(np.dtype(inst_l["dtype"])))
-            truth_inst = obj.astype(np.dtype(inst_l["dtype"]))
+            inst_raw = obj
+            if inst_l.get("divisor"):  # class * divisor + i everywhere, i from 1 per class
+                inst_raw, inst_classes = _class_times_divisor(sem, obj, inst_classes, inst_l)
+            _io.write_png(inst_p, inst_raw.astype(np.dtype(inst_l["dtype"])))
+            truth_inst = np.where(obj > 0, inst_raw, 0).astype(np.dtype(inst_l["dtype"]))
         lists[split].append(stem)
         samples[stem] = SynthTruth(
             sample_id=stem,
@@ -198,3 +201,34 @@ def synthesize(
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text("".join(f"{s}\n" for s in sorted(stems)), encoding="utf-8")
     return SynthResult(data["name"], root, samples, {}, quirks)
+
+
+def _class_times_divisor(
+    sem: np.ndarray, obj: np.ndarray, obj_classes: dict[int, int], inst_l: dict[str, Any]
+) -> tuple[np.ndarray, dict[int, int]]:
+    """An instance map holding ``class * divisor + i`` on every pixel (KITTI's instance PNGs).
+
+    Objects get ``i`` = 1, 2, ... per class in order; every other pixel gets ``i`` = 0 (no
+    instance).
+
+    Returns
+    -------
+    raw : ndarray, int64
+        The map to write.
+    classes : dict
+        Instance value (as written) -> class value.
+    """
+    k = int(inst_l["divisor"])
+    raw = sem.astype(np.int64) * k
+    per_class: dict[int, int] = {}
+    classes: dict[int, int] = {}
+    for j, cls in obj_classes.items():
+        local = per_class.get(cls, 0) + 1
+        per_class[cls] = local
+        if local >= k:
+            raise ValueError(f"more than {k - 1} objects of one class do not fit class * {k} + i")
+        raw[obj == j] = cls * k + local
+        classes[cls * k + local] = cls
+    if raw.max(initial=0) > np.iinfo(np.dtype(inst_l["dtype"])).max:
+        raise ValueError(f"class * {k} does not fit {inst_l['dtype']}")
+    return raw, classes

@@ -244,6 +244,14 @@ class InstanceLayer(_Model):
     optional: bool = Field(
         False, description="Read only when the file's folder exists (then every sample has one)."
     )
+    divisor: int | None = Field(
+        None,
+        ge=2,
+        description=(
+            "The files hold `class * divisor + i` on every pixel (KITTI: 256); `i = 0` is no "
+            "instance, so every multiple of `divisor` counts as `none`."
+        ),
+    )
 
 
 class Layout(_Model):
