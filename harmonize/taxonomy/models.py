@@ -199,7 +199,8 @@ class LayoutSplits(_Model):
         description=(
             "Split list file, e.g. `ImageSets/Segmentation/{split}.txt`: one sample stem per "
             "line (first token). Without it, samples are the files found by the first path "
-            "template, with `{split}` a folder."
+            "template, with `{split}` a folder (a single split may leave `{split}` out: a "
+            "release without splits, all its files in that split)."
         ),
     )
 
@@ -286,12 +287,12 @@ class Layout(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Layout:
-        if self.splits.list_file is None:
+        if self.splits.list_file is None and len(self.splits.names) > 1:
             first = self.semantic.path
             if not all("{split}" in t for t in first):
                 raise ValueError(
                     "without a split list (splits.list), {split} must be a folder in every "
-                    "semantic.path template"
+                    "semantic.path template (or name one split only: a release without splits)"
                 )
         if self.instance is not None and self.semantic.encoding == "instance16":
             raise ValueError("instance16 labels carry their instances; drop the instance layer")
