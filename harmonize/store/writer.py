@@ -378,6 +378,20 @@ class ShardSample:
     skipped: dict[str, Any] | None = None
 
 
+def _counts_at(counts: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """``counts[class_ids]``, 0 for ids past the end.
+
+    A sample's count vector is as long as its own mapping's largest output id + 1, while the
+    store's columns are the ontology's ids: a source that never writes the ontology's largest
+    ids (VOC on a ``scene`` with nodes from 600 up) has shorter vectors.
+    """
+    ids = np.asarray(class_ids, dtype=np.int64)
+    out = np.zeros(ids.shape, np.int64)
+    inside = ids < counts.shape[0]
+    out[inside] = counts[ids[inside]]
+    return out
+
+
 def write_shard(
     group,
     layout: SourceLayout,
@@ -461,8 +475,8 @@ def write_shard(
             continue
         s = it.sample
         valid[j] = True
-        pc[j] = s.pixel_counts[class_ids]
-        ic[j] = s.instance_counts[class_ids]
+        pc[j] = _counts_at(s.pixel_counts, class_ids)
+        ic[j] = _counts_at(s.instance_counts, class_ids)
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
         if "semantic" in layout.layers:
