@@ -32,8 +32,10 @@ Label encodings: ``index`` (the stored single-channel value: grey, or a palette 
 its colour), ``palette`` (index, and the PNG must be a palette image), ``rgb`` (colour -> class
 through the taxonomy's colour table), ``instance16`` (16-bit, ``class * divisor + i`` on instance
 pixels, the class elsewhere), ``packed16`` (16-bit, ``class * divisor + i`` on every pixel; every
-pixel of a class with instances is in object ``value + 1``, as Mapillary Vistas' instances PNGs). Separate instance PNGs (``instance:``) hold an object index per
-pixel; their class is the one semantic class under the object (``object_classes="strict"``, the
+pixel of a class with instances is in object ``value + 1``, as Mapillary Vistas' instances PNGs).
+Separate instance PNGs (``instance:``) hold an object index per pixel (with ``instance.divisor``:
+``class * divisor + i`` on every pixel, ``i = 0`` no instance, as KITTI's instance PNGs); their
+class is the one semantic class under the object (``object_classes="strict"``, the
 default, refuses an object on two classes or on background) or the engine's majority vote
 (``object_classes="vote"``).
 """
@@ -316,7 +318,10 @@ class LayoutReader(Reader):
             spec = self.layout["instance"]
             obj = _io.read_label_png(obj_p, dtypes=(np.dtype(spec["dtype"]),))
             _io.check_same_size(sem.shape, obj.shape, obj_p, "semantic and instance labels")
-            inst = np.where(np.isin(obj, spec["none"]), obj.dtype.type(0), obj)
+            none = np.isin(obj, spec["none"])
+            if spec.get("divisor"):  # class * divisor + i: i = 0 is no instance (KITTI)
+                none |= obj % int(spec["divisor"]) == 0
+            inst = np.where(none, obj.dtype.type(0), obj)
             if self.options["object_classes"] == "strict":
                 ids, classes = object_classes(
                     inst, sem, obj_p, void=self._void, background=self._background

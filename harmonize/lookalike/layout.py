@@ -181,8 +181,11 @@ def synthesize(
             _io.write_png(sem_p, sem.astype(out_dtype), palette=pal)
         if inst_l is not None:
             inst_p = base / fill_template(inst_l["path"][0], split, stem)
-            _io.write_png(inst_p, obj.astype(np.dtype(inst_l["dtype"])))
-            truth_inst = obj.astype(np.dtype(inst_l["dtype"]))
+            inst_raw = obj
+            if inst_l.get("divisor"):  # class * divisor + i everywhere, i from 1 per class
+                inst_raw, inst_classes = _class_times_divisor(sem, obj, inst_classes, inst_l)
+            _io.write_png(inst_p, inst_raw.astype(np.dtype(inst_l["dtype"])))
+            truth_inst = np.where(obj > 0, inst_raw, 0).astype(np.dtype(inst_l["dtype"]))
         lists[split].append(stem)
         samples[stem] = SynthTruth(
             sample_id=stem,
@@ -247,3 +250,34 @@ def _packed16(
     inst = np.where(is_thing, raw + 1, 0).astype(np.uint16)
     classes = {int(v): int(v - 1) // k for v in np.unique(inst) if v != 0}
     return raw.astype(np.uint16), inst, classes
+
+
+def _class_times_divisor(
+    sem: np.ndarray, obj: np.ndarray, obj_classes: dict[int, int], inst_l: dict[str, Any]
+) -> tuple[np.ndarray, dict[int, int]]:
+    """An instance map holding ``class * divisor + i`` on every pixel (KITTI's instance PNGs).
+
+    Objects get ``i`` = 1, 2, ... per class in order; every other pixel gets ``i`` = 0 (no
+    instance).
+
+    Returns
+    -------
+    raw : ndarray, int64
+        The map to write.
+    classes : dict
+        Instance value (as written) -> class value.
+    """
+    k = int(inst_l["divisor"])
+    raw = sem.astype(np.int64) * k
+    per_class: dict[int, int] = {}
+    classes: dict[int, int] = {}
+    for j, cls in obj_classes.items():
+        local = per_class.get(cls, 0) + 1
+        per_class[cls] = local
+        if local >= k:
+            raise ValueError(f"more than {k - 1} objects of one class do not fit class * {k} + i")
+        raw[obj == j] = cls * k + local
+        classes[cls * k + local] = cls
+    if raw.max(initial=0) > np.iinfo(np.dtype(inst_l["dtype"])).max:
+        raise ValueError(f"class * {k} does not fit {inst_l['dtype']}")
+    return raw, classes

@@ -199,7 +199,8 @@ class LayoutSplits(_Model):
         description=(
             "Split list file, e.g. `ImageSets/Segmentation/{split}.txt`: one sample stem per "
             "line (first token). Without it, samples are the files found by the first path "
-            "template, with `{split}` a folder."
+            "template, with `{split}` a folder (a single split may leave `{split}` out: a "
+            "release without splits, all its files in that split)."
         ),
     )
 
@@ -248,6 +249,14 @@ class InstanceLayer(_Model):
     optional: bool = Field(
         False, description="Read only when the file's folder exists (then every sample has one)."
     )
+    divisor: int | None = Field(
+        None,
+        ge=2,
+        description=(
+            "The files hold `class * divisor + i` on every pixel (KITTI: 256); `i = 0` is no "
+            "instance, so every multiple of `divisor` counts as `none`."
+        ),
+    )
 
 
 class Layout(_Model):
@@ -282,12 +291,12 @@ class Layout(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Layout:
-        if self.splits.list_file is None:
+        if self.splits.list_file is None and len(self.splits.names) > 1:
             first = self.semantic.path
             if not all("{split}" in t for t in first):
                 raise ValueError(
                     "without a split list (splits.list), {split} must be a folder in every "
-                    "semantic.path template"
+                    "semantic.path template (or name one split only: a release without splits)"
                 )
         if self.instance is not None and self.semantic.encoding in ("instance16", "packed16"):
             raise ValueError(

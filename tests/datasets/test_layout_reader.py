@@ -135,8 +135,19 @@ LIST_LAYOUT = """\
         '  splits: {names: [a, b]}\n  image: "{split}/images/{stem}.jpg"\n'
         '  semantic: {path: "{split}/instances/{stem}.png", encoding: packed16, dtype: uint16, '
         "divisor: 256}\n",
+        # one split, no {split} in the paths (a release without splits, CamVid 32), and
+        # instance PNGs holding class * 256 + i everywhere (KITTI)
+        '  splits: {names: [all]}\n  image: "img/{stem}.png"\n'
+        '  semantic: {path: "lab/{stem}_L.png", encoding: index}\n'
+        '  instance: {path: "inst/{stem}.png", dtype: uint16, divisor: 256}\n',
     ],
-    ids=["palette+list+instances", "instance16+folders", "uint16-index", "packed16+folders"],
+    ids=[
+        "palette+list+instances",
+        "instance16+folders",
+        "uint16-index",
+        "packed16+folders",
+        "one-split+instance-divisor",
+    ],
 )
 def test_generator_and_reader_agree(declare, tmp_path: Path, layout: str) -> None:
     declare(layout)
@@ -253,8 +264,11 @@ def test_pixel_limit_and_exclude(declare, tmp_path: Path) -> None:
          "relative path"),
         ('  splits: {names: [a]}\n  image: "{split}/x.jpg"\n  semantic: {path: "{split}/{stem}.png"}\n',
          "exactly once"),
-        ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n',
+        ('  splits: {names: [a, b]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n',
          "{split} must be a folder"),
+        ('  splits: {names: [a]}\n  image: "{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n'
+         '  instance: {path: "o/{stem}.png", dtype: uint16, divisor: 1}\n',
+         "greater than or equal to 2"),
         ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{split}/{stem}.png", encoding: instance16}\n',
          "divisor"),
         ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{split}/{stem}.png"}\n  stem_meta: "(("\n',
