@@ -84,7 +84,7 @@ def synthesize(
     base = root / lay["roots"][0] if lay["roots"][0] != "." else root
     sem_l, inst_l = lay["semantic"], lay["instance"]
     enc = sem_l["encoding"]
-    has_inst = inst_l is not None or enc == "instance16"
+    has_inst = inst_l is not None or enc in ("instance16", "packed16")
     if inst_l is not None and 0 not in inst_l["none"]:
         raise ValueError(f"{data['name']}: the generator writes 0 for 'no instance'; add 0 to none")
     classes = [v for v in values if v["role"] == "class"]
@@ -173,13 +173,19 @@ def synthesize(
             _io.write_png(sem_p, raw.astype(np.uint16))
             truth_inst = np.where(obj > 0, raw, 0).astype(np.uint16)
             inst_classes = {int(raw[obj == j][0]): c for j, c in inst_classes.items()}
+        elif enc == "packed16":
+            raw, truth_inst, inst_classes = _packed16(sem, obj, inst_classes, values, sem_l)
+            _io.write_png(sem_p, raw)
         else:
             pal = colours[:256] if enc == "palette" else None
             _io.write_png(sem_p, sem.astype(out_dtype), palette=pal)
         if inst_l is not None:
             inst_p = base / fill_template(inst_l["path"][0], split, stem)
-            _io.write_png(inst_p, obj.astype(np.dtype(inst_l["dtype"])))
-            truth_inst = obj.astype(np.dtype(inst_l["dtype"]))
+            inst_raw = obj
+            if inst_l.get("divisor"):  # class * divisor + i everywhere, i from 1 per class
+                inst_raw, inst_classes = _class_times_divisor(sem, obj, inst_classes, inst_l)
+            _io.write_png(inst_p, inst_raw.astype(np.dtype(inst_l["dtype"])))
+            truth_inst = np.where(obj > 0, inst_raw, 0).astype(np.dtype(inst_l["dtype"]))
         lists[split].append(stem)
         samples[stem] = SynthTruth(
             sample_id=stem,
@@ -198,3 +204,80 @@ def synthesize(
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text("".join(f"{s}\n" for s in sorted(stems)), encoding="utf-8")
     return SynthResult(data["name"], root, samples, {}, quirks)
+
+
+def _packed16(
+    sem: np.ndarray,
+    obj: np.ndarray,
+    obj_classes: dict[int, int],
+    values: list[dict[str, Any]],
+    sem_l: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """A ``packed16`` label map (``class * k + i`` on every pixel) of a drawn scene.
+
+    Objects get ``i`` = 0, 1, ... per class in order; the pixels of a class with instances
+    that no object covers are one more object of that class (the encoding has no "no object"
+    value for such a class); other classes get ``i`` = 0.
+
+    Returns
+    -------
+    raw : ndarray, uint16
+        The label map to write.
+    instance : ndarray, uint16
+        The instance map the reader returns (``raw + 1`` on instance pixels, 0 elsewhere).
+    classes : dict
+        Instance value -> class value.
+    """
+    k = int(sem_l["divisor"])
+    things = {v["value"] for v in values if v["instances"] and v["role"] == "class"}
+    if (int(sem.max(initial=0)) + 1) * k > 65536:
+        raise ValueError("class * divisor does not fit uint16")
+    raw = sem * k
+    per_class: dict[int, int] = {}
+    for j, cls in obj_classes.items():
+        local = per_class.get(cls, 0)
+        per_class[cls] = local + 1
+        raw[obj == j] = cls * k + local
+    for cls in sorted(things):
+        rest = (sem == cls) & (obj == 0)
+        if rest.any():
+            local = per_class.get(cls, 0)
+            per_class[cls] = local + 1
+            raw[rest] = cls * k + local
+    if max(per_class.values(), default=0) > k:
+        raise ValueError(f"more than {k} objects of one class do not fit class * {k} + i")
+    is_thing = np.isin(sem, sorted(things))
+    inst = np.where(is_thing, raw + 1, 0).astype(np.uint16)
+    classes = {int(v): int(v - 1) // k for v in np.unique(inst) if v != 0}
+    return raw.astype(np.uint16), inst, classes
+
+
+def _class_times_divisor(
+    sem: np.ndarray, obj: np.ndarray, obj_classes: dict[int, int], inst_l: dict[str, Any]
+) -> tuple[np.ndarray, dict[int, int]]:
+    """An instance map holding ``class * divisor + i`` on every pixel (KITTI's instance PNGs).
+
+    Objects get ``i`` = 1, 2, ... per class in order; every other pixel gets ``i`` = 0 (no
+    instance).
+
+    Returns
+    -------
+    raw : ndarray, int64
+        The map to write.
+    classes : dict
+        Instance value (as written) -> class value.
+    """
+    k = int(inst_l["divisor"])
+    raw = sem.astype(np.int64) * k
+    per_class: dict[int, int] = {}
+    classes: dict[int, int] = {}
+    for j, cls in obj_classes.items():
+        local = per_class.get(cls, 0) + 1
+        per_class[cls] = local
+        if local >= k:
+            raise ValueError(f"more than {k - 1} objects of one class do not fit class * {k} + i")
+        raw[obj == j] = cls * k + local
+        classes[cls * k + local] = cls
+    if raw.max(initial=0) > np.iinfo(np.dtype(inst_l["dtype"])).max:
+        raise ValueError(f"class * {k} does not fit {inst_l['dtype']}")
+    return raw, classes

@@ -363,6 +363,18 @@ class ShardSample:
     skipped: dict[str, Any] | None = None
 
 
+def _columns(counts: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """``counts[class_ids]``, 0 for ids past the end of ``counts``.
+
+    A sample's count vectors end at its own mapping's largest output id (``n_out``); the store's
+    columns span every source's ids, so an id above that never occurs in the sample.
+    """
+    out = np.zeros(len(class_ids), np.int64)
+    inside = class_ids < len(counts)
+    out[inside] = counts[class_ids[inside]]
+    return out
+
+
 def write_shard(
     group,
     layout: SourceLayout,
@@ -446,8 +458,8 @@ def write_shard(
             continue
         s = it.sample
         valid[j] = True
-        pc[j] = s.pixel_counts[class_ids]
-        ic[j] = s.instance_counts[class_ids]
+        pc[j] = _columns(s.pixel_counts, class_ids)
+        ic[j] = _columns(s.instance_counts, class_ids)
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
         if "semantic" in layout.layers:

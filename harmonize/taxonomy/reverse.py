@@ -16,6 +16,12 @@ Targets
   target class ``y`` covers every node ``s(c)`` of the native classes ``c`` that the bridge's
   mapping onto the target sends to ``y``.
 
+Bridges: without ``via``, the one dataset mapped onto both ontologies; when several are (``scene
+-> cityscapes-19`` via Cityscapes, KITTI or BDD100K), the first (by name) whose covers contain
+every other bridge's, class by class: the others then add nothing it does not say (KITTI repeats
+Cityscapes; BDD100K's masks hold only the 19 classes, so it covers less). Otherwise ``via`` must
+choose.
+
 Rules, for each ontology id ``x`` (first that applies):
 
 1. ``direct`` -- ``x`` is covered by a target class. Several (a **collision**: several dataset
@@ -129,19 +135,26 @@ def _bridged_targets(
     return targets, approx
 
 
-def _find_bridge(src: str, tgt: str) -> str:
+def _find_bridge(src: Ontology, tgt: Ontology) -> str:
+    """The dataset to bridge ``src`` -> ``tgt`` through (see "Bridges" in the module docstring)."""
     cat = list_files()
-    both = sorted(d for d in cat.datasets if (d, src) in cat.mappings and (d, tgt) in cat.mappings)
+    both = sorted(
+        d for d in cat.datasets if (d, src.name) in cat.mappings and (d, tgt.name) in cat.mappings
+    )
     if len(both) == 1:
         return both[0]
     if not both:
         raise ConfigError(
-            f"no dataset has mappings onto both {src!r} and {tgt!r}; an evaluation mapping "
-            "between two ontologies goes through such a dataset (pass via=...)"
+            f"no dataset has mappings onto both {src.name!r} and {tgt.name!r}; an evaluation "
+            "mapping between two ontologies goes through such a dataset (pass via=...)"
         )
+    covers = {d: {t.id: t.covers for t in _bridged_targets(src, tgt, d)[0]} for d in both}
+    for d in both:  # the first bridge whose covers contain every other bridge's
+        if all(all(c <= covers[d].get(i, frozenset()) for i, c in covers[e].items()) for e in both):
+            return d
     raise ConfigError(
-        f"several datasets map onto both {src!r} and {tgt!r} ({', '.join(both)}); choose one "
-        "with via=..."
+        f"several datasets map onto both {src.name!r} and {tgt.name!r} ({', '.join(both)}) and "
+        "none covers what the others do; choose one with via=..."
     )
 
 
@@ -229,7 +242,7 @@ def evaluation_mapping(
     if isinstance(dataset, Ontology):
         if mapping is not None or encoding is not None:
             raise ConfigError("mapping= and encoding= apply to a dataset target, not an ontology")
-        bridge = via or _find_bridge(src.name, dataset.name)
+        bridge = via or _find_bridge(src, dataset)
         targets, approx = _bridged_targets(src, dataset, bridge)
         target_name = dataset.name
         fwd_src = load_mapping(bridge, src.name)

@@ -132,8 +132,22 @@ LIST_LAYOUT = """\
         '  splits: {names: [a]}\n  image: "i/{split}/{stem}.png"\n'
         '  semantic: {path: "l/{split}/{stem}.png", encoding: index, dtype: uint16}\n'
         '  instance: {path: "o/{split}/{stem}.png", dtype: uint16}\n',
+        '  splits: {names: [a, b]}\n  image: "{split}/images/{stem}.jpg"\n'
+        '  semantic: {path: "{split}/instances/{stem}.png", encoding: packed16, dtype: uint16, '
+        "divisor: 256}\n",
+        # one split, no {split} in the paths (a release without splits, CamVid 32), and
+        # instance PNGs holding class * 256 + i everywhere (KITTI)
+        '  splits: {names: [all]}\n  image: "img/{stem}.png"\n'
+        '  semantic: {path: "lab/{stem}_L.png", encoding: index}\n'
+        '  instance: {path: "inst/{stem}.png", dtype: uint16, divisor: 256}\n',
     ],
-    ids=["palette+list+instances", "instance16+folders", "uint16-index"],
+    ids=[
+        "palette+list+instances",
+        "instance16+folders",
+        "uint16-index",
+        "packed16+folders",
+        "one-split+instance-divisor",
+    ],
 )
 def test_generator_and_reader_agree(declare, tmp_path: Path, layout: str) -> None:
     declare(layout)
@@ -150,6 +164,27 @@ def test_generator_and_reader_agree(declare, tmp_path: Path, layout: str) -> Non
             table = dict(zip(s.instance_ids.tolist(), s.instance_classes.tolist(), strict=True))
             assert table == truth.instance_classes
     assert any(t.instance_classes for t in res.samples.values())
+
+
+def test_packed16_matches_a_hand_made_map(declare, tmp_path: Path) -> None:
+    # Mapillary Vistas' instances PNGs: class * 256 + i on every pixel; every value of a class
+    # with instances is one object (i from 0), i is not read elsewhere.
+    declare(
+        '  splits: {names: [a]}\n  image: "{split}/images/{stem}.png"\n'
+        '  semantic: {path: "{split}/instances/{stem}.png", encoding: packed16, dtype: uint16, '
+        "divisor: 256}\n"
+    )
+    raw = np.array([[1 * 256 + 0, 1 * 256 + 0, 1 * 256 + 7], [2 * 256, 2 * 256 + 3, 0]], np.uint16)
+    (tmp_path / "d" / "a" / "images").mkdir(parents=True)
+    _io.write_png(tmp_path / "d" / "a" / "instances" / "x.png", raw)
+    Image.new("RGB", (3, 2)).save(tmp_path / "d" / "a" / "images" / "x.png")
+    s = datasets.open_reader("toy", tmp_path / "d").read(
+        datasets.open_reader("toy", tmp_path / "d").list_refs()[0]
+    )
+    np.testing.assert_array_equal(s.semantic, [[1, 1, 1], [2, 2, 0]])
+    # car (1) has instances: objects 257 and 264 (value + 1); road (2) and background: none
+    np.testing.assert_array_equal(s.instance, [[257, 257, 264], [0, 0, 0]])
+    assert s.instance_ids.tolist() == [257, 264] and s.instance_classes.tolist() == [1, 1]
 
 
 def test_list_ids_with_a_path_are_refused(declare, tmp_path: Path) -> None:
@@ -229,8 +264,11 @@ def test_pixel_limit_and_exclude(declare, tmp_path: Path) -> None:
          "relative path"),
         ('  splits: {names: [a]}\n  image: "{split}/x.jpg"\n  semantic: {path: "{split}/{stem}.png"}\n',
          "exactly once"),
-        ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n',
+        ('  splits: {names: [a, b]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n',
          "{split} must be a folder"),
+        ('  splits: {names: [a]}\n  image: "{stem}.jpg"\n  semantic: {path: "{stem}.png"}\n'
+         '  instance: {path: "o/{stem}.png", dtype: uint16, divisor: 1}\n',
+         "greater than or equal to 2"),
         ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{split}/{stem}.png", encoding: instance16}\n',
          "divisor"),
         ('  splits: {names: [a]}\n  image: "{split}/{stem}.jpg"\n  semantic: {path: "{split}/{stem}.png"}\n  stem_meta: "(("\n',

@@ -85,7 +85,15 @@ def _run_demo(tmp_path: Path, config: str, n: int = 2, datasets=None, **override
 
 
 @pytest.mark.parametrize(
-    "config", ["nuclei_merged.yaml", "cityscapes_19.yaml", "scene_merged.yaml", "mseg_train.yaml"]
+    "config",
+    [
+        "nuclei_merged.yaml",
+        "cityscapes_19.yaml",
+        "scene_merged.yaml",
+        "driving.yaml",
+        "camvid_scene.yaml",
+        "mseg_train.yaml",
+    ],
 )
 def test_shipped_config_round_trips_against_truth(tmp_path: Path, config: str) -> None:
     cfg, cache = _run_demo(tmp_path, config)

@@ -172,3 +172,98 @@ def test_coco_stuff_ignore_goes_to_unlabeled_not_an_unused_class(onto: str) -> N
     src = yaml.safe_load((TAX / "ontologies" / f"{onto}.yaml").read_text())
     ignore_id = next(s["id"] for s in src["special"] if s["role"] == "ignore")
     assert int(cm.lut[ignore_id - cm.offset]) == 255
+
+
+def _scene_ids() -> dict[str, int]:
+    return {n["name"]: n["id"] for n in _yaml("ontologies", "scene")["nodes"]}
+
+
+def test_scene_to_camvid_11_by_hand() -> None:
+    # SegNet's 11 classes (camvid_11.yaml): expectations read off the scene hierarchy by hand.
+    cm = harmonize.evaluation_mapping("scene", "camvid_11")
+    ids = _scene_ids()
+    assert cm.report["ignore"] == {"id": 11, "name": "Unlabelled", "fresh": False}
+    want = {
+        "sky": 0,  # Sky -> sky (coarse): direct
+        "clouds": 0,  # below sky: ancestor
+        "road": 3,
+        "lane_marking_drivable": 3,  # a child of road: SegNet Road includes the markings
+        "road_shoulder": 3,
+        "pavement": 4,
+        "tree": 5,  # Tree -> vegetation (coarse): tree is below it
+        "plant_other": 5,
+        "stop_sign": 6,  # below traffic_sign
+        "car": 8,  # Car -> vehicle (coarse)
+        "suv_pickup_truck": 8,
+        "pedestrian": 9,
+        "child": 9,  # below pedestrian
+        "rider": 10,
+        "bicyclist": 10,
+        "traffic_cone": 11,  # no CamVid-11 class: ignore
+        "dog": 11,
+        "person": 11,  # coarser than Pedestrian and Bicyclist: ambiguous
+    }
+    got = {name: int(cm.lut[ids[name]]) for name in want}
+    assert got == want
+    assert {"id": ids["person"], "name": "person"} in [
+        {"id": a["id"], "name": a["name"]} for a in cm.report["ambiguous"]
+    ]
+    assert cm.report["round_trip"] is True  # each SegNet class on its own node
+
+
+def test_scene_to_kitti_repeats_cityscapes() -> None:
+    # KITTI's ids are Cityscapes': the evaluation mapping is Cityscapes' (license plate aside).
+    kitti = harmonize.evaluation_mapping("scene", "kitti")
+    cs = harmonize.evaluation_mapping("scene", "cityscapes")
+    np.testing.assert_array_equal(kitti.lut, cs.lut)
+    ids = _scene_ids()
+    assert kitti.lut[ids["lane_marking"]] == 7  # road
+    assert kitti.lut[ids["child"]] == 24  # person
+    assert kitti.lut[ids["bicyclist"]] == 25  # rider
+    assert kitti.report["round_trip"] is False  # ego vehicle etc. all become ignore
+
+
+def test_scene_to_cityscapes_19_picks_the_bridge_that_covers_the_others() -> None:
+    # Cityscapes, KITTI and BDD100K all map onto scene and cityscapes-19; KITTI repeats
+    # Cityscapes and BDD100K covers less, so Cityscapes is the bridge; the table equals the one
+    # through Cityscapes given explicitly. This is also the WildDash-19 evaluation mapping.
+    auto = harmonize.evaluation_mapping("scene", "cityscapes-19")
+    assert auto.report["via"] == "cityscapes"
+    by_hand = harmonize.evaluation_mapping("scene", "cityscapes-19", via="cityscapes")
+    np.testing.assert_array_equal(auto.lut, by_hand.lut)
+    via_kitti = harmonize.evaluation_mapping("scene", "cityscapes-19", via="kitti")
+    np.testing.assert_array_equal(auto.lut, via_kitti.lut)
+    bdd = harmonize.evaluation_mapping("scene", "cityscapes-19", via="bdd100k")
+    ids, c19 = (
+        _scene_ids(),
+        {n["name"]: n["id"] for n in _yaml("ontologies", "cityscapes-19")["nodes"]},
+    )
+    for name, to in (("road", "road"), ("pavement", "sidewalk"), ("child", "person")):
+        assert auto.lut[ids[name]] == bdd.lut[ids[name]] == c19[to]
+
+
+def test_conflicting_bridges_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the shipped files where BDD100K's road goes to cityscapes-19 sidewalk: Cityscapes
+    # and BDD100K now disagree, neither covers the other, so via= must choose.
+    import shutil
+
+    tax = tmp_path / "taxonomies"
+    shutil.copytree(TAX, tax)
+    p = tax / "mappings" / "bdd100k__cityscapes-19.yaml"
+    data = yaml.safe_load(p.read_text())
+    next(r for r in data["rules"] if r["name"] == "road")["to"] = "sidewalk"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.setenv("HARMONIZE_TAXONOMIES", str(tax))
+    with pytest.raises(ConfigError, match="none covers what the others do"):
+        harmonize.evaluation_mapping("scene", "cityscapes-19")
+    cm = harmonize.evaluation_mapping("scene", "cityscapes-19", via="cityscapes")
+    assert cm.report["via"] == "cityscapes"
+
+
+def test_cli_reverse_driving_targets() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["taxonomy", "reverse", "scene", "camvid_11", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["ignore"]["id"] == 11
+    res = runner.invoke(app, ["taxonomy", "reverse", "scene", "cityscapes-19"])
+    assert res.exit_code == 0 and "via cityscapes" in res.output, res.output

@@ -1,7 +1,8 @@
 """Consistency rules of the scene taxonomy files, as tests over the YAML (the only source).
 
-The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff; ontologies scene,
-cityscapes-19, coco-stuff-171; their five mappings) are edited by hand. The rules that once held
+The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff and the driving sets
+bdd100k, kitti, camvid, camvid_11; ontologies scene, cityscapes-19, coco-stuff-171; their
+mappings) are edited by hand. The rules that once held
 because one script generated them all are checked here instead: table sizes, roles, instance
 flags, renames between the datasets and the ontologies, colours, descriptions, special targets,
 scene ids, and that no dataset loses a class on ``scene``.
@@ -15,7 +16,9 @@ Independent references embedded here (the source named at each table): COCO-Stuf
 (nightrome/cocostuff) and the supercategories of the COCO ``instances_*.json`` / ``stuff_*.json``
 category lists; the PASCAL VOC class list of ``VOCinit.m`` and ``VOClabelcolormap.m`` (VOC devkit).
 Cityscapes facts come from the installed cityscapesScripts (``cityscapesscripts.helpers.labels``),
-the dataset's own code. The scene design (which names are renamed, which classes go to special
+the dataset's own code. The driving sets: BDD100K's label table (bdd100k/bdd100k
+``bdd100k/label/label.py``), CamVid's ``label_colors.txt`` and SegNet-Tutorial's class colours
+(``Scripts/test_segmentation_camvid.py``); KITTI must repeat the Cityscapes files id for id. The scene design (which names are renamed, which classes go to special
 values) is written out here as the specification the files must follow.
 """
 
@@ -31,6 +34,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harmonize.errors import TaxonomyError
 from harmonize.taxonomy import (
     DatasetTaxonomy,
     Mapping,
@@ -42,7 +46,8 @@ from harmonize.taxonomy import (
 
 SHIPPED = Path(__file__).resolve().parents[2] / "taxonomies"
 
-DATASETS = ("cityscapes", "citypersons", "pascal_voc", "coco_stuff")
+DRIVING_DATASETS = ("bdd100k", "kitti", "camvid", "camvid_11")
+DATASETS = ("cityscapes", "citypersons", "pascal_voc", "coco_stuff", *DRIVING_DATASETS)
 ONTOLOGIES = ("cityscapes-19", "coco-stuff-171", "scene")
 MAPPINGS = (
     ("cityscapes", "cityscapes-19"),
@@ -50,8 +55,18 @@ MAPPINGS = (
     ("pascal_voc", "scene"),
     ("coco_stuff", "coco-stuff-171"),
     ("coco_stuff", "scene"),
+    ("bdd100k", "cityscapes-19"),
+    ("bdd100k", "scene"),
+    ("kitti", "cityscapes-19"),
+    ("kitti", "scene"),
+    ("camvid", "scene"),
+    ("camvid_11", "scene"),
 )
+# The datasets the scene ontology was designed from: node names, colours and the "From: ..." of
+# the node descriptions follow them. Every dataset of LOSSLESS_DATASETS (these and the driving
+# sets) must keep every class it distinguishes on scene.
 SCENE_DATASETS = ("cityscapes", "pascal_voc", "coco_stuff")
+LOSSLESS_DATASETS = (*SCENE_DATASETS, *DRIVING_DATASETS)
 
 # ------------------------------------------------------------------------------------------------
 # independent references
@@ -330,6 +345,60 @@ def voc_colormap(index: int) -> tuple[int, int, int]:
     return (r, g, b)
 
 
+# bdd100k/bdd100k bdd100k/label/label.py (commit 9ac17c6): the labels with a trainId, as
+# (trainId, name, label id); doc/source/format.rst lists the same 19 names in trainId order.
+BDD100K_TRAIN_LABELS = (
+    (0, "road", 7), (1, "sidewalk", 8), (2, "building", 10), (3, "wall", 15), (4, "fence", 11),
+    (5, "pole", 20), (6, "traffic light", 25), (7, "traffic sign", 26), (8, "vegetation", 29),
+    (9, "terrain", 28), (10, "sky", 30), (11, "person", 31), (12, "rider", 32), (13, "car", 35),
+    (14, "truck", 40), (15, "bus", 34), (16, "train", 39), (17, "motorcycle", 37),
+    (18, "bicycle", 33),
+)  # fmt: skip
+
+# CamVid label_colors.txt ("R G B<TAB>name"), in file order (third-party copies, see camvid.yaml).
+CAMVID_LABEL_COLORS = """\
+64 128 64\tAnimal
+192 0 128\tArchway
+0 128 192\tBicyclist
+0 128 64\tBridge
+128 0 0\tBuilding
+64 0 128\tCar
+64 0 192\tCartLuggagePram
+192 128 64\tChild
+192 192 128\tColumn_Pole
+64 64 128\tFence
+128 0 192\tLaneMkgsDriv
+192 0 64\tLaneMkgsNonDriv
+128 128 64\tMisc_Text
+192 0 192\tMotorcycleScooter
+128 64 64\tOtherMoving
+64 192 128\tParkingBlock
+64 64 0\tPedestrian
+128 64 128\tRoad
+128 128 192\tRoadShoulder
+0 0 192\tSidewalk
+192 128 128\tSignSymbol
+128 128 128\tSky
+64 128 192\tSUVPickupTruck
+0 0 64\tTrafficCone
+0 64 64\tTrafficLight
+192 64 128\tTrain
+128 128 0\tTree
+192 128 192\tTruck_Bus
+64 0 64\tTunnel
+192 192 0\tVegetationMisc
+0 0 0\tVoid
+64 192 0\tWall
+"""
+
+# alexgkendall/SegNet-Tutorial Scripts/test_segmentation_camvid.py: label_colours in index order.
+SEGNET_CAMVID_COLOURS = (
+    ("Sky", (128, 128, 128)), ("Building", (128, 0, 0)), ("Pole", (192, 192, 128)),
+    ("Road", (128, 64, 128)), ("Pavement", (60, 40, 222)), ("Tree", (128, 128, 0)),
+    ("SignSymbol", (192, 128, 128)), ("Fence", (64, 64, 128)), ("Car", (64, 0, 128)),
+    ("Pedestrian", (64, 64, 0)), ("Bicyclist", (0, 128, 192)), ("Unlabelled", (0, 0, 0)),
+)  # fmt: skip
+
 # ------------------------------------------------------------------------------------------------
 # the scene design, as specified in the header of ontologies/scene.yaml
 # ------------------------------------------------------------------------------------------------
@@ -374,6 +443,21 @@ SCENE_SPECIAL_TARGETS: dict[str, dict[int, str]] = {
     },
     "pascal_voc": {0: "background", 255: "ignore"},
     "coco_stuff": {0: "unlabeled"} | dict.fromkeys(COCO_UNUSED_IDS, "ignore"),
+    "bdd100k": {255: "ignore"},  # unknown: not evaluated
+    "camvid": {30: "ignore"},  # Void
+    "camvid_11": {11: "ignore"},  # Unlabelled (SegNet ignore_label)
+}
+# KITTI's ids are Cityscapes': the same special targets (license plate is no KITTI value).
+SCENE_SPECIAL_TARGETS["kitti"] = {
+    k: v for k, v in SCENE_SPECIAL_TARGETS["cityscapes"].items() if k >= 0
+}
+# Rules of the driving sets that are `approx` (the dataset cuts the class differently from the
+# node; the YAML note says how); the others are coarse exactly onto nodes with children.
+DRIVING_APPROX = {
+    "kitti": {4, 5, 6},  # as Cityscapes: static, dynamic, ground
+    "camvid": {2, 5, 8, 13, 16, 17, 29},  # Bicyclist, Car, Column_Pole, MotorcycleScooter,
+    # Pedestrian, Road, VegetationMisc
+    "camvid_11": {1, 2, 4, 6, 9},  # Building, Pole, Pavement, SignSymbol, Pedestrian
 }
 # scene's special values: id -> (name, role).
 SCENE_SPECIALS = {
@@ -445,6 +529,10 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
         "citypersons": list(range(6)),
         "pascal_voc": [*range(21), 255],
         "coco_stuff": list(range(183)),
+        "bdd100k": [*range(19), 255],
+        "kitti": list(range(34)),
+        "camvid": list(range(32)),
+        "camvid_11": list(range(12)),
     }
     out = []
     for d, ids in want.items():
@@ -483,6 +571,10 @@ def rule_roles(f: SceneFiles) -> list[str]:
         "citypersons": {0: "void"},
         "pascal_voc": {0: "background", 255: "void"},
         "coco_stuff": {0: "unlabeled"},
+        "bdd100k": {255: "void"},
+        "kitti": {0: "unlabeled"},
+        "camvid": {30: "void"},
+        "camvid_11": {11: "void"},
     }
     out = []
     for d, roles in want.items():
@@ -564,7 +656,7 @@ def rule_instance_flags(f: SceneFiles) -> list[str]:
                 out.append(f"scene group {n.name!r}: instances {n.instances} != all(children)")
         elif n.name in leaf_want and n.instances != leaf_want[n.name]:
             out.append(f"scene leaf {n.name!r}: instances {n.instances} != its source class")
-    for d in SCENE_DATASETS:
+    for d in LOSSLESS_DATASETS:
         classes = f.classes(d)
         for r in f.mappings[(d, "scene")].rules:
             if r.to in nodes and classes[r.id].instances and not nodes[r.to].instances:
@@ -632,11 +724,13 @@ def rule_special_targets(f: SceneFiles) -> list[str]:
     for (d, o), want in (
         (("cityscapes", "cityscapes-19"), no_train),
         (("coco_stuff", "coco-stuff-171"), coco_ignored),
+        (("kitti", "cityscapes-19"), no_train - {-1}),
+        (("bdd100k", "cityscapes-19"), {255}),
     ):
         got = {r.id for r in f.mappings[(d, o)].rules if r.to == "ignore"}
         if got != want:
             out.append(f"{d}__{o}: ignored ids {sorted(got ^ want)} differ")
-    for d in SCENE_DATASETS:
+    for d in LOSSLESS_DATASETS:
         specials = {s.name for s in f.ontologies["scene"].special}
         got = {r.id: r.to for r in f.mappings[(d, "scene")].rules if r.to in specials}
         if got != SCENE_SPECIAL_TARGETS[d]:
@@ -650,7 +744,7 @@ def rule_scene_loses_no_class(f: SceneFiles) -> list[str]:
     their own node); only SCENE_SPECIAL_TARGETS go to special values."""
     out = []
     nodes = f.nodes("scene")
-    for d in SCENE_DATASETS:
+    for d in LOSSLESS_DATASETS:
         by_node: dict[str, list[str]] = defaultdict(list)
         for r in f.mappings[(d, "scene")].rules:
             if r.to in nodes:
@@ -671,7 +765,8 @@ def rule_scene_kinds(f: SceneFiles) -> list[str]:
     nodes = f.nodes("scene")
     parents = {n.parent for n in nodes.values() if n.parent}
     approx = {("cityscapes", 4), ("cityscapes", 5), ("cityscapes", 6)}
-    for d in SCENE_DATASETS:
+    approx |= {(d, i) for d, ids in DRIVING_APPROX.items() for i in ids}
+    for d in LOSSLESS_DATASETS:
         for r in f.mappings[(d, "scene")].rules:
             if (d, r.id) in approx:
                 want = "approx"
@@ -689,7 +784,8 @@ def rule_colours(f: SceneFiles) -> list[str]:
     coco-stuff-171 nodes = their native class's colour; scene nodes are distinct, differ from the
     special colours, and follow the documented order: the Cityscapes colour of the class mapped
     to the node, else the COCO-Stuff colour, else (only when those are another node's colour)
-    VOClabelcolormap(k) with k >= 256 (Cityscapes polegroup has pole's colour in labels.py)."""
+    VOClabelcolormap(k) with k >= 256 (Cityscapes polegroup has pole's colour in labels.py), or
+    VOClabelcolormap(1024 + id) for the nodes added with the issue-14 datasets."""
     out = []
     for d in ("pascal_voc", "coco_stuff"):
         for c in f.datasets[d].classes:
@@ -717,11 +813,13 @@ def rule_colours(f: SceneFiles) -> list[str]:
             if r.to in nodes:
                 source[r.to][d] = classes[r.id].color
     fallback = {voc_colormap(k) for k in range(256, 256 + 2 * len(nodes))}
+    fallback |= {voc_colormap(1024 + n.id) for n in nodes.values() if n.id >= 256}
     owner = {n.color: n.name for n in nodes.values()}
     for n in nodes.values():
         cands = [source[n.name].get(d) for d in ("cityscapes", "coco_stuff")]
         free = [c for c in cands if c is not None and owner.get(c, n.name) == n.name]
-        if n.color != (free[0] if free else n.color) or (not free and n.color not in fallback):
+        spare = n.color in fallback or n.color == voc_colormap(1024 + n.id)  # new nodes: 1024+id
+        if n.color != (free[0] if free else n.color) or (not free and not spare):
             out.append(f"scene {n.name!r}: colour {n.color} not from its sources {cands}")
     return out
 
@@ -804,6 +902,63 @@ def rule_scene_xrefs(f: SceneFiles) -> list[str]:
     return out
 
 
+def rule_driving_sets(f: SceneFiles) -> list[str]:
+    """The driving sets repeat their sources: KITTI's classes and both its mappings are
+    Cityscapes' for ids 0..33, field by field; BDD100K class t is label.py's label with trainId t
+    (name, Cityscapes colour), onto cityscapes-19 node t and onto the scene node of the Cityscapes
+    class of that name (same kind); CamVid = label_colors.txt (id = line), CamVid 11 = SegNet's
+    colours in index order; no driving-set class claims instances (none of the files read
+    carries any, except KITTI's instance PNGs, which follow Cityscapes' hasInstances)."""
+    out = []
+    cs, kitti = f.classes("cityscapes"), f.classes("kitti")
+    for i, c in kitti.items():
+        ref = cs.get(i)
+        fields = ("name", "color", "role", "instances", "category", "attributes")
+        if ref is None or any(getattr(c, k) != getattr(ref, k) for k in fields):
+            out.append(f"kitti {i} {c.name!r}: differs from cityscapes {i}")
+    for o in ("scene", "cityscapes-19"):
+        ref_rules = {r.id: r for r in f.mappings[("cityscapes", o)].rules}
+        for r in f.mappings[("kitti", o)].rules:
+            ref = ref_rules.get(r.id)
+            if ref is None or (r.name, r.to, r.kind) != (ref.name, ref.to, ref.kind):
+                out.append(f"kitti__{o} {r.id} {r.name!r}: differs from cityscapes__{o}")
+    cs_by_name = {c.name: c for c in cs.values()}
+    cs_scene = {r.id: r for r in f.mappings[("cityscapes", "scene")].rules}
+    cs19 = [n.name for n in f.ontologies["cityscapes-19"].nodes]
+    bdd = f.classes("bdd100k")
+    bdd19 = {r.id: r.to for r in f.mappings[("bdd100k", "cityscapes-19")].rules}
+    bdd_scene = {r.id: r for r in f.mappings[("bdd100k", "scene")].rules}
+    for t, name, label_id in BDD100K_TRAIN_LABELS:
+        c = bdd.get(t)
+        if c is None or c.name != name or c.attributes.get("labelId") != label_id:
+            out.append(f"bdd100k {t}: not label.py's {name!r} (id {label_id})")
+            continue
+        ref = cs_by_name[name]
+        if c.color != ref.color or c.instances:
+            out.append(f"bdd100k {t} {name!r}: colour / instances differ from Cityscapes")
+        if bdd19.get(t) != cs19[t]:
+            out.append(f"bdd100k__cityscapes-19 {t}: to {bdd19.get(t)!r}, want {cs19[t]!r}")
+        want = cs_scene[ref.id]
+        got = bdd_scene[t]
+        if (got.to, got.kind) != (want.to, want.kind):
+            out.append(
+                f"bdd100k__scene {t} {name!r}: {got.to}/{got.kind}, want {want.to}/{want.kind}"
+            )
+    camvid = [c for _, c in sorted(f.classes("camvid").items())]
+    want_cv = []
+    for line in CAMVID_LABEL_COLORS.splitlines():
+        rgb, name = line.split("\t")
+        want_cv.append((name, tuple(int(x) for x in rgb.split())))
+    if [(c.name, c.color) for c in camvid] != want_cv:
+        out.append("camvid: classes are not label_colors.txt, line for line")
+    cv11 = [c for _, c in sorted(f.classes("camvid_11").items())]
+    if [(c.name, c.color) for c in cv11] != list(SEGNET_CAMVID_COLOURS):
+        out.append("camvid_11: classes are not SegNet's label_colours in index order")
+    for d in ("bdd100k", "camvid", "camvid_11"):
+        out += [f"{d} {c.name!r}: instances" for c in f.classes(d).values() if c.instances]
+    return out
+
+
 RULES: list[Callable[[SceneFiles], list[str]]] = [
     rule_table_sizes,
     rule_roles,
@@ -817,6 +972,7 @@ RULES: list[Callable[[SceneFiles], list[str]]] = [
     rule_descriptions,
     rule_scene_ids,
     rule_scene_xrefs,
+    rule_driving_sets,
 ]
 
 
@@ -975,10 +1131,17 @@ def test_negative_kind_exact_onto_a_group(tmp_path: Path) -> None:
 
 
 def test_negative_scene_back_to_uint8(tmp_path: Path) -> None:
-    # (A node on 0, 254 or 255 is refused by the loader already: those are the specials.)
+    # (A node on 0, 254 or 255 is refused by the loader already: those are the specials; so is
+    # a node id above 255 under uint8, hence the copy keeps only the nodes of the uint8 days.)
     def edit(data: dict[str, Any]) -> None:
         data["dtype"] = "uint8"
+        data["nodes"] = [n for n in data["nodes"] if n["id"] < 256]
 
+    scene = yaml.safe_load((SHIPPED / "ontologies" / "scene.yaml").read_text(encoding="utf-8"))
+    if max(int(n["id"]) for n in scene["nodes"]) > 255:  # the loader refuses before the rule
+        with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
+            _broken(tmp_path, {"ontologies/scene.yaml": edit})
+        return
     files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
     _problems(rule_scene_ids, files, "scene: dtype uint8")
 
@@ -1004,3 +1167,42 @@ def test_negative_cityscapes_19_gets_a_parent(tmp_path: Path) -> None:
     edit = _set("nodes", "parent", "road", name="sidewalk")
     files = _broken(tmp_path, {"ontologies/cityscapes-19.yaml": edit})
     _problems(rule_table_sizes, files, "cityscapes-19: not flat")
+
+
+def test_negative_kitti_rule_differs_from_cityscapes(tmp_path: Path) -> None:
+    edit = _set("rules", "to", "ignore", name="parking")
+    files = _broken(tmp_path, {"mappings/kitti__cityscapes-19.yaml": edit})
+    assert not rule_driving_sets(files)  # parking is ignored by Cityscapes too: still equal
+    files = _broken(
+        tmp_path / "b", {"mappings/kitti__scene.yaml": _set("rules", "to", "road", name="parking")}
+    )
+    _problems(rule_driving_sets, files, "kitti__scene 9 'parking': differs")
+    _problems(rule_scene_loses_no_class, files, "kitti:", "all map to scene node 'road'")
+
+
+def test_negative_bdd100k_class_shifted(tmp_path: Path) -> None:
+    # Two trainIds swapped (truck 14 / bus 15): the masks would be read as the wrong class.
+    def edit(data: dict[str, Any]) -> None:
+        a, b = _item(data["classes"], id=14), _item(data["classes"], id=15)
+        a["name"], b["name"] = b["name"], a["name"]
+
+    files = _broken(tmp_path, {"datasets/bdd100k.yaml": edit})
+    _problems(rule_driving_sets, files, "bdd100k 14: not label.py's 'truck'")
+
+
+def test_negative_camvid_colour_and_merge(tmp_path: Path) -> None:
+    files = _broken(
+        tmp_path,
+        {
+            "datasets/camvid.yaml": _set("classes", "color", [64, 64, 1], name="Pedestrian"),
+            "mappings/camvid__scene.yaml": _set("rules", "to", "pedestrian", name="Child"),
+        },
+    )
+    _problems(rule_driving_sets, files, "camvid: classes are not label_colors.txt")
+    _problems(rule_scene_loses_no_class, files, "camvid:", "all map to scene node 'pedestrian'")
+
+
+def test_negative_driving_kind_exact_onto_a_group(tmp_path: Path) -> None:
+    edit = _set("rules", "kind", "exact", name="Tree")
+    files = _broken(tmp_path, {"mappings/camvid_11__scene.yaml": edit})
+    _problems(rule_scene_kinds, files, "camvid_11__scene 5 'Tree' -> 'vegetation': kind exact")
