@@ -1131,18 +1131,17 @@ def test_negative_kind_exact_onto_a_group(tmp_path: Path) -> None:
 
 
 def test_negative_scene_back_to_uint8(tmp_path: Path) -> None:
-    # (A node on 0, 254 or 255 is refused by the loader already: those are the specials; so is
-    # a node id above 255 under uint8, hence the copy keeps only the nodes of the uint8 days.)
+    # The scene has node ids above 255, so a uint8 copy is refused by the loader, naming the id;
+    # (a node on 0, 254 or 255 is refused too: those are the specials). The rule itself catches
+    # the dtype on a copy whose nodes would fit.
     def edit(data: dict[str, Any]) -> None:
         data["dtype"] = "uint8"
-        data["nodes"] = [n for n in data["nodes"] if n["id"] < 256]
 
-    scene = yaml.safe_load((SHIPPED / "ontologies" / "scene.yaml").read_text(encoding="utf-8"))
-    if max(int(n["id"]) for n in scene["nodes"]) > 255:  # the loader refuses before the rule
-        with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
-            _broken(tmp_path, {"ontologies/scene.yaml": edit})
-        return
-    files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
+    with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
+        _broken(tmp_path, {"ontologies/scene.yaml": edit})
+    files = load_scene_files(SHIPPED)
+    onto = files.ontologies["scene"]
+    files.ontologies["scene"] = onto.model_copy(update={"dtype": "uint8"})
     _problems(rule_scene_ids, files, "scene: dtype uint8")
 
 
