@@ -228,7 +228,7 @@ def test_scene_to_cityscapes_19_bridges_disagree_so_via_chooses() -> None:
     # None covers all the others (Mapillary and IDD add nodes Cityscapes has no class for), and IDD
     # (its own csTrainId: curb -> 255) and Mapillary (curb -> sidewalk) disagree: refused, naming
     # the node. Through Cityscapes (the WildDash-19 evaluation mapping) KITTI gives the same table.
-    with pytest.raises(ConfigError, match="disagree .'curb'"):
+    with pytest.raises(ConfigError, match=r"disagree \('curb'"):
         harmonize.evaluation_mapping("scene", "cityscapes-19")
     by_hand = harmonize.evaluation_mapping("scene", "cityscapes-19", via="cityscapes")
     assert by_hand.report["via"] == "cityscapes"
