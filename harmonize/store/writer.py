@@ -461,8 +461,11 @@ def write_shard(
             continue
         s = it.sample
         valid[j] = True
-        pc[j] = s.pixel_counts[class_ids]
-        ic[j] = s.instance_counts[class_ids]
+        # a source's count vectors end at its own largest output id (HarmonizedSample): the
+        # ontology's ids above it have no pixels in this sample
+        inside = class_ids < len(s.pixel_counts)
+        pc[j, inside] = s.pixel_counts[class_ids[inside]]
+        ic[j, inside] = s.instance_counts[class_ids[inside]]
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
         if "semantic" in layout.layers:
