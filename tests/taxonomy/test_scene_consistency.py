@@ -1171,3 +1171,31 @@ def test_negative_cityscapes_19_gets_a_parent(tmp_path: Path) -> None:
     edit = _set("nodes", "parent", "road", name="sidewalk")
     files = _broken(tmp_path, {"ontologies/cityscapes-19.yaml": edit})
     _problems(rule_table_sizes, files, "cityscapes-19: not flat")
+
+
+def test_negative_panoptic_merged_class_on_a_wider_group(tmp_path: Path) -> None:
+    # tree-merged is branch + tree + bush + leaves: vegetation also holds flower and plant-other.
+    edit = _set("rules", "to", "vegetation", name="tree-merged")
+    files = _broken(tmp_path, {"mappings/coco_panoptic__scene.yaml": edit})
+    _problems(rule_renames, files, "'tree-merged': to 'vegetation', want 'tree_merged'")
+
+
+def test_negative_panoptic_category_dropped(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["classes"] = [c for c in data["classes"] if c["name"] != "gravel"]
+
+    files = _broken(tmp_path, {"datasets/coco_panoptic.yaml": edit})
+    _problems(rule_table_sizes, files, "coco_panoptic: 132 classes", "'gravel'")
+
+
+def test_negative_ade_stuff_flag_flipped(tmp_path: Path) -> None:
+    edit = _set("classes", "attributes", {"short": "lamp", "stuff": True}, id=37)
+    files = _broken(tmp_path, {"datasets/ade20k.yaml": edit})
+    _problems(rule_instance_flags, files, "ade20k 37 'lamp'")
+
+
+def test_negative_ade_class_on_an_unrelated_node(tmp_path: Path) -> None:
+    # ADE20K 94 pole onto polegroup: none of its names, and polegroup is Cityscapes' own node.
+    edit = _set("rules", "to", "polegroup", id=94)
+    files = _broken(tmp_path, {"mappings/ade20k__scene.yaml": edit})
+    _problems(rule_renames, files, "ade20k__scene 94 'pole': to 'polegroup', want 'pole'")
