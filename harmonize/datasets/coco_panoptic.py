@@ -125,34 +125,32 @@ def decode_panoptic(
         Those segments' ids and categories.
     """
     ids = rgb2id(rgb)
-    present, inverse = np.unique(ids, return_inverse=True)
-    listed = {sid: (cat, crowd) for sid, cat, crowd in segments}
-    unlisted = [int(v) for v in present if v != 0 and int(v) not in listed]
-    if unlisted:
+    # entry 0 is VOID; entries 1..K the listed segments, sorted by id (searchsorted: O(N log K))
+    order = sorted(segments)
+    table = np.array([0, *(sid for sid, _, _ in order)], np.uint32)
+    pos = np.minimum(np.searchsorted(table, ids), len(table) - 1)
+    bad = table[pos] != ids
+    if bad.any():
+        unlisted = np.unique(ids[bad])[:5].tolist()
         raise CorruptFileError(
-            f"segment id(s) {unlisted[:5]} are in the PNG but not in its segments_info in "
-            f"{json_path}",
+            f"segment id(s) {unlisted} are in the PNG but not in its segments_info in {json_path}",
             path=png,
         )
-    missing = sorted(set(listed) - set(present.tolist()))
+    seen = np.bincount(pos.ravel(), minlength=len(table))
+    missing = [int(table[k]) for k in np.flatnonzero(seen[1:] == 0) + 1]
     if missing:
         raise CorruptFileError(
             f"segments_info lists segment id(s) {missing[:5]} that the PNG does not hold",
             path=png,
         )
-    sem_lut = np.zeros(len(present), np.uint8)
-    inst_lut = np.zeros(len(present), np.int32)
-    for k, v in enumerate(present.tolist()):
-        if v:
-            cat, crowd = listed[v]
-            sem_lut[k] = cat
-            if cat in THING_IDS and not crowd:
-                inst_lut[k] = v
-    inverse = inverse.reshape(ids.shape)
+    sem_lut = np.array([0, *(cat for _, cat, _ in order)], np.uint8)
+    inst_lut = np.array(
+        [0, *(sid if cat in THING_IDS and not crowd else 0 for sid, cat, crowd in order)], np.int32
+    )
     things = [(sid, cat) for sid, cat, crowd in segments if cat in THING_IDS and not crowd]
     inst_ids = np.array([s for s, _ in things], np.int32)
     inst_cls = np.array([c for _, c in things], np.int32)
-    return sem_lut[inverse], inst_lut[inverse], inst_ids, inst_cls
+    return sem_lut[pos], inst_lut[pos], inst_ids, inst_cls
 
 
 def _json_path(root: Path, split: str) -> Path:
