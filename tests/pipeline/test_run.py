@@ -85,7 +85,8 @@ def _run_demo(tmp_path: Path, config: str, n: int = 2, datasets=None, **override
 
 
 @pytest.mark.parametrize(
-    "config", ["nuclei_merged.yaml", "cityscapes_19.yaml", "scene_merged.yaml"]
+    "config",
+    ["nuclei_merged.yaml", "nuclei_conic.yaml", "cityscapes_19.yaml", "scene_merged.yaml"],
 )
 def test_shipped_config_round_trips_against_truth(tmp_path: Path, config: str) -> None:
     cfg, cache = _run_demo(tmp_path, config)
