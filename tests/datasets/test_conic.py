@@ -150,7 +150,7 @@ def test_mapping_is_lizards(edge: SynthResult) -> None:
     conic = compile_mapping(load_taxonomy("conic"), onto, load_mapping("conic", "nuclei"))
     lizard = compile_mapping(load_taxonomy("lizard"), onto, load_mapping("lizard", "nuclei"))
     np.testing.assert_array_equal(conic.lut[:7], lizard.lut[:7])
-    names = [onto_name for onto_name in (conic.class_names[int(v)] for v in conic.lut[1:7])]
+    names = [conic.class_names[int(v)] for v in conic.lut[1:7]]
     assert names == ["neutrophil", "epithelial", "lymphocyte", "plasma", "eosinophil", "stromal"]
 
 
