@@ -53,6 +53,7 @@ __all__ = [
     "read_image_size",
     "read_json",
     "read_label_png",
+    "read_label_tiff",
     "read_mat",
     "read_npy_shape",
     "read_tiff_size",
@@ -469,6 +470,22 @@ def read_label_png(
             f"{', '.join(str(d) for d in allowed)}",
             path=p,
         )
+    return np.ascontiguousarray(arr)
+
+
+def read_label_tiff(path: str | Path, what: str = "label TIFF") -> np.ndarray:
+    """Read a single-channel integer label TIFF (first page) as stored, no colour conversion.
+
+    The file must be a TIFF (:func:`check_label_file`), within :func:`max_pixels`, 2-D and of an
+    integer dtype (NuInsSeg's MATLAB ``imwrite(uint16(...))`` masks are uint16); anything else is a
+    :class:`ShapeError` naming it.
+    """
+    p = check_label_file(path, what)
+    arr = _read_tiff_page(p)
+    if arr.ndim != 2:
+        raise ShapeError(f"expected a single-channel {what}, got shape {arr.shape}", path=p)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ShapeError(f"{what} must hold integers, got dtype {arr.dtype}", path=p)
     return np.ascontiguousarray(arr)
 
 

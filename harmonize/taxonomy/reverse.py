@@ -19,8 +19,10 @@ Targets
 Bridges: without ``via``, the one dataset mapped onto both ontologies; when several are (``scene
 -> cityscapes-19`` via Cityscapes, KITTI or BDD100K), the first (by name) whose covers contain
 every other bridge's, class by class: the others then add nothing it does not say (KITTI repeats
-Cityscapes; BDD100K's masks hold only the 19 classes, so it covers less). Otherwise ``via`` must
-choose.
+Cityscapes; BDD100K's masks hold only the 19 classes, so it covers less). When none does (Mapillary
+Vistas and IDD add scene nodes Cityscapes has no class for), all of them together, provided no
+node is sent to two different target classes by two bridges (then ``via`` must choose); the
+report's ``via`` names them all.
 
 Rules, for each ontology id ``x`` (first that applies):
 
@@ -48,7 +50,7 @@ table; they are reported as unrecoverable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -135,14 +137,14 @@ def _bridged_targets(
     return targets, approx
 
 
-def _find_bridge(src: Ontology, tgt: Ontology) -> str:
-    """The dataset to bridge ``src`` -> ``tgt`` through (see "Bridges" in the module docstring)."""
+def _find_bridge(src: Ontology, tgt: Ontology) -> list[str]:
+    """The datasets to bridge ``src`` -> ``tgt`` through (see "Bridges" in the module docstring)."""
     cat = list_files()
     both = sorted(
         d for d in cat.datasets if (d, src.name) in cat.mappings and (d, tgt.name) in cat.mappings
     )
     if len(both) == 1:
-        return both[0]
+        return both
     if not both:
         raise ConfigError(
             f"no dataset has mappings onto both {src.name!r} and {tgt.name!r}; an evaluation "
@@ -151,11 +153,35 @@ def _find_bridge(src: Ontology, tgt: Ontology) -> str:
     covers = {d: {t.id: t.covers for t in _bridged_targets(src, tgt, d)[0]} for d in both}
     for d in both:  # the first bridge whose covers contain every other bridge's
         if all(all(c <= covers[d].get(i, frozenset()) for i, c in covers[e].items()) for e in both):
-            return d
-    raise ConfigError(
-        f"several datasets map onto both {src.name!r} and {tgt.name!r} ({', '.join(both)}) and "
-        "none covers what the others do; choose one with via=..."
-    )
+            return [d]
+    # else all of them together, when no node is sent to two target classes
+    owner: dict[str, tuple[int, str]] = {}
+    for d in both:
+        for i, names in covers[d].items():
+            for name in names:
+                if owner.setdefault(name, (i, d))[0] != i:
+                    raise ConfigError(
+                        f"several datasets map onto both {src.name!r} and {tgt.name!r} "
+                        f"({', '.join(both)}), none covers what the others do, and they "
+                        f"disagree ({name!r}: {owner[name][1]} and {d}); choose one with via=..."
+                    )
+    return both
+
+
+def _combined_targets(
+    src: Ontology, tgt: Ontology, bridges: list[str]
+) -> tuple[list[_Target], list[dict[str, Any]]]:
+    """:func:`_bridged_targets` of several agreeing bridges: each target class covers what any
+    bridge says it covers."""
+    if len(bridges) == 1:
+        return _bridged_targets(src, tgt, bridges[0])
+    parts = [_bridged_targets(src, tgt, d) for d in bridges]
+    covers: dict[int, set[str]] = {}
+    for targets, _ in parts:
+        for t in targets:
+            covers.setdefault(t.id, set()).update(t.covers)
+    merged = [replace(t, covers=frozenset(covers[t.id])) for t in parts[0][0]]
+    return merged, [a for _, approx in parts for a in approx]
 
 
 #: For the ignore value: a value that is no class comes first (void, then the other non-class
@@ -242,19 +268,22 @@ def evaluation_mapping(
     if isinstance(dataset, Ontology):
         if mapping is not None or encoding is not None:
             raise ConfigError("mapping= and encoding= apply to a dataset target, not an ontology")
-        bridge = via or _find_bridge(src, dataset)
-        targets, approx = _bridged_targets(src, dataset, bridge)
+        bridges = [via] if via is not None else _find_bridge(src, dataset)
+        bridge = ", ".join(bridges)
+        targets, approx = _combined_targets(src, dataset, bridges)
         target_name = dataset.name
-        fwd_src = load_mapping(bridge, src.name)
+        fwd = [load_mapping(d, src.name) for d in bridges]
     else:
         if via is not None:
             raise ConfigError("via= applies to an ontology target, not a dataset")
         fwd_src = mapping if mapping is not None else load_mapping(dataset.name, src.name)
+        fwd = [fwd_src]
         targets = _dataset_targets(dataset, src, fwd_src, encoding)
         target_name = dataset.name
     approx = [
-        {"id": r.id, "name": r.name, "to": r.to, "mapping": f"{fwd_src.dataset}__{src.name}"}
-        for r in fwd_src.rules
+        {"id": r.id, "name": r.name, "to": r.to, "mapping": f"{m.dataset}__{src.name}"}
+        for m in fwd
+        for r in m.rules
         if r.kind == "approx"
     ] + approx
 

@@ -20,7 +20,17 @@ def _specials(store) -> set[int]:
     }
 
 
-@pytest.mark.parametrize("which", ["scene_store", "nuclei_store"])
+def test_png_export_refuses_more_than_255_classes(scene_store, tmp_path: Path) -> None:
+    # scene keeps 300+ classes (ADE20K, COCO panoptic nodes from id 256 up): contiguous train ids
+    # no longer fit an 8-bit PNG below 255, and the export says so instead of wrapping values.
+    kept = [c for c in scene_store.ontology.classes if c.get("role") in (None, "background")]
+    assert len(kept) > 255
+    with pytest.raises(StoreError, match="do not fit an 8-bit PNG") as info:
+        export_png(scene_store, tmp_path / "png")
+    assert str(scene_store.url) in str(info.value)
+
+
+@pytest.mark.parametrize("which", ["nuclei_store"])
 def test_png_export_loads_like_mmseg(which: str, request, tmp_path: Path) -> None:
     store = request.getfixturevalue(which)
     out = tmp_path / "png"

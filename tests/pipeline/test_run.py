@@ -88,6 +88,7 @@ def _run_demo(tmp_path: Path, config: str, n: int = 2, datasets=None, **override
     "config",
     [
         "nuclei_merged.yaml",
+        "nuclei_conic.yaml",
         "cityscapes_19.yaml",
         "scene_merged.yaml",
         "driving.yaml",

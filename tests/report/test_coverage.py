@@ -19,9 +19,9 @@ def cov():
     return coverage_for("nuclei")
 
 
-def test_lymphocyte_exact_only_in_monusac_and_lizard(cov) -> None:
-    # §8.1: MoNuSAC 2 Lymphocyte and Lizard 3 Lymphocyte -> lymphocyte (exact); nobody else
-    assert cov.rows_with("lymphocyte", "exact") == ["lizard", "monusac"]
+def test_lymphocyte_exact_only_in_monusac_lizard_and_conic(cov) -> None:
+    # §8.1: MoNuSAC 2 Lymphocyte and Lizard / CoNIC 3 Lymphocyte -> lymphocyte (exact); nobody else
+    assert cov.rows_with("lymphocyte", "exact") == ["conic", "lizard", "monusac"]
 
 
 def test_pannuke_immune_only_coarse(cov) -> None:
@@ -49,7 +49,7 @@ def test_reference_rows(cov) -> None:
     # PanNuke Neoplastic -> neoplastic_epithelial flagged approx (the ontology's documented choice)
     assert cov.state("pannuke", "neoplastic_epithelial") == "approx"
     # segmentation-only datasets map to the root: every node is coarse for them
-    for ds in ("kumar", "monuseg", "cpm17"):
+    for ds in ("kumar", "monuseg", "cpm17", "nuinsseg"):
         assert {cov.state(ds, n) for n in cov.nodes} == {"coarse"}
     # MoNuSAC labels macrophage and neutrophil below myeloid but not myeloid itself
     assert cov.state("monusac", "myeloid") == "partial"
@@ -60,9 +60,10 @@ def test_lymphocyte_macrophage_split(cov) -> None:
     assert sp.datasets == ["monusac"]
     why = {r["name"]: r["reason"] for r in sp.rows}
     assert "no class for 'macrophage'" in why["lizard"]
+    assert "no class for 'macrophage'" in why["conic"]
     assert "'immune'" in why["pannuke"]
-    # lymphoid vs myeloid: Lizard (lymphocyte/plasma vs neutrophil/eosinophil) and MoNuSAC
-    assert split(cov, "lymphoid", "myeloid").datasets == ["lizard", "monusac"]
+    # lymphoid vs myeloid: Lizard and CoNIC (lymphocyte/plasma vs neutrophil/eosinophil), MoNuSAC
+    assert split(cov, "lymphoid", "myeloid").datasets == ["conic", "lizard", "monusac"]
 
 
 def test_split_rejects_nested_or_unknown_nodes(cov) -> None:

@@ -33,8 +33,8 @@ NUCLEI_DATASETS = tuple(sorted(d for d, o in list_files(ROOT).mappings if o == "
 #: Reference facts (reference §1): datasets with one nucleus class, magnifications. Datasets not
 #: listed here are still checked by every generic test.
 SEGMENTATION_ONLY = ("cpm17", "kumar", "monuseg")
-MAGNIFICATION = {"lizard": "20x", "cpm17": "20x and 40x", "pannuke": "40x", "consep": "40x",
-                 "kumar": "40x", "monusac": "40x", "monuseg": "40x"}  # fmt: skip
+MAGNIFICATION = {"lizard": "20x", "conic": "20x", "cpm17": "20x and 40x", "pannuke": "40x",
+                 "consep": "40x", "kumar": "40x", "monusac": "40x", "monuseg": "40x"}  # fmt: skip
 
 DATASET_FILES = [ROOT / "datasets" / f"{d}.yaml" for d in NUCLEI_DATASETS]
 ONTOLOGY_FILES = [ROOT / "ontologies" / "nuclei.yaml", ROOT / "ontologies" / "consep-4.yaml"]
@@ -462,6 +462,19 @@ EXPECTED_NUCLEI = {
         5: ("eosinophil", "exact"),
         6: ("stromal", "coarse"),
     },
+    # §5.2: CoNIC's type map uses Lizard's class ids, so §8.1's Lizard / CoNIC row.
+    "conic": {
+        0: ("background", None),
+        1: ("neutrophil", "exact"),
+        2: ("epithelial", "coarse"),
+        3: ("lymphocyte", "exact"),
+        4: ("plasma", "exact"),
+        5: ("eosinophil", "exact"),
+        6: ("stromal", "coarse"),
+    },
+    # Segmentation only, plus the annotators' vague areas (masih4/NuInsSeg README: regions too
+    # ambiguous to segment) as the ontology's ambiguous value, like MoNuSAC's Ambiguous.
+    "nuinsseg": {0: ("background", None), 1: ("nucleus", "coarse"), 255: ("ambiguous", None)},
     **{d: {0: ("background", None), 1: ("nucleus", "coarse")} for d in SEGMENTATION_ONLY},
 }
 

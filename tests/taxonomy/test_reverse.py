@@ -229,23 +229,55 @@ def test_scene_to_kitti_repeats_cityscapes() -> None:
     assert kitti.report["round_trip"] is False  # ego vehicle etc. all become ignore
 
 
-def test_scene_to_cityscapes_19_picks_the_bridge_that_covers_the_others() -> None:
-    # Cityscapes, KITTI and BDD100K all map onto scene and cityscapes-19; KITTI repeats
-    # Cityscapes and BDD100K covers less, so Cityscapes is the bridge; the table equals the one
-    # through Cityscapes given explicitly. This is also the WildDash-19 evaluation mapping.
-    auto = harmonize.evaluation_mapping("scene", "cityscapes-19")
-    assert auto.report["via"] == "cityscapes"
+def test_scene_to_cityscapes_19_bridges_disagree_so_via_chooses() -> None:
+    # Cityscapes, KITTI, BDD100K, IDD and both Mapillary Vistas map onto scene and cityscapes-19.
+    # None covers all the others (Mapillary and IDD add nodes Cityscapes has no class for), and IDD
+    # (its own csTrainId: curb -> 255) and Mapillary (curb -> sidewalk) disagree: refused, naming
+    # the node. Through Cityscapes (the WildDash-19 evaluation mapping) KITTI gives the same table.
+    with pytest.raises(ConfigError, match=r"disagree \('curb'"):
+        harmonize.evaluation_mapping("scene", "cityscapes-19")
     by_hand = harmonize.evaluation_mapping("scene", "cityscapes-19", via="cityscapes")
-    np.testing.assert_array_equal(auto.lut, by_hand.lut)
+    assert by_hand.report["via"] == "cityscapes"
     via_kitti = harmonize.evaluation_mapping("scene", "cityscapes-19", via="kitti")
-    np.testing.assert_array_equal(auto.lut, via_kitti.lut)
+    np.testing.assert_array_equal(by_hand.lut, via_kitti.lut)
     bdd = harmonize.evaluation_mapping("scene", "cityscapes-19", via="bdd100k")
     ids, c19 = (
         _scene_ids(),
         {n["name"]: n["id"] for n in _yaml("ontologies", "cityscapes-19")["nodes"]},
     )
     for name, to in (("road", "road"), ("pavement", "sidewalk"), ("child", "person")):
-        assert auto.lut[ids[name]] == bdd.lut[ids[name]] == c19[to]
+        assert by_hand.lut[ids[name]] == bdd.lut[ids[name]] == c19[to]
+
+
+def test_agreeing_bridges_are_combined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A copy of the shipped files where IDD's curb goes to sidewalk, as Mapillary's does, and
+    # without Mapillary v2.0's cityscapes-19 mapping (v1.2 and v2.0 disagree on lane markings):
+    # the bridges now agree, and all of them together are the bridge. A node only Mapillary and IDD
+    # have a class for (curb) takes their target; what Cityscapes covers is as through Cityscapes.
+    import shutil
+
+    tax = tmp_path / "taxonomies"
+    shutil.copytree(TAX, tax)
+    p = tax / "mappings" / "idd__cityscapes-19.yaml"
+    data = yaml.safe_load(p.read_text())
+    next(r for r in data["rules"] if r["name"] == "curb")["to"] = "sidewalk"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tax / "mappings" / "mapillary_vistas_v2__cityscapes-19.yaml").unlink()
+    monkeypatch.setenv("HARMONIZE_TAXONOMIES", str(tax))
+    auto = harmonize.evaluation_mapping("scene", "cityscapes-19")
+    assert auto.report["via"].split(", ") == sorted(
+        ["bdd100k", "cityscapes", "idd", "kitti", "mapillary_vistas"]
+    )
+    cs = harmonize.evaluation_mapping("scene", "cityscapes-19", via="cityscapes")
+    ids = _scene_ids()
+    c19 = {n["name"]: n["id"] for n in _yaml("ontologies", "cityscapes-19")["nodes"]}
+    assert auto.lut[ids["curb"] - auto.offset] == c19["sidewalk"]
+    assert cs.lut[ids["curb"] - cs.offset] != c19["sidewalk"]
+    cs_rules = _yaml("mappings", "cityscapes__scene")["rules"]
+    for r in cs_rules:
+        if r["to"] in ids:
+            i = ids[r["to"]]
+            assert auto.lut[i - auto.offset] == cs.lut[i - cs.offset], r["to"]
 
 
 def test_conflicting_bridges_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,4 +304,8 @@ def test_cli_reverse_driving_targets() -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["ignore"]["id"] == 11
     res = runner.invoke(app, ["taxonomy", "reverse", "scene", "cityscapes-19"])
+    assert isinstance(res.exception, ConfigError) and "disagree" in str(res.exception)
+    res = runner.invoke(
+        app, ["taxonomy", "reverse", "scene", "cityscapes-19", "--via", "cityscapes"]
+    )
     assert res.exit_code == 0 and "via cityscapes" in res.output, res.output

