@@ -236,7 +236,14 @@ def test_voc_evaluation_is_msegs_matrix() -> None:
 def test_coverage_of_the_shipped_config() -> None:
     onto = load_ontology("mseg-194")
     rows = rows_from_config(onto, configs_dir() / "mseg_train.yaml")
-    assert [r.dataset for r in rows] == ["cityscapes", "mapillary_vistas", "idd", "bdd100k"]
+    assert [r.dataset for r in rows] == [
+        "cityscapes",
+        "mapillary_vistas",
+        "idd",
+        "bdd100k",
+        "ade20k",
+        "coco_panoptic",
+    ]
     cov = compute_coverage(onto, rows)
     # Cityscapes' rider and BDD100K's person and rider cover motorcyclist; IDD's rider is written
     # as motorcyclist (MSeg's unrelabeled column); Mapillary labels motorcyclists itself
@@ -246,6 +253,8 @@ def test_coverage_of_the_shipped_config() -> None:
         "bdd100k": "split",
         "idd": "coarse",
         "mapillary_vistas": "exact",
+        "ade20k": "split",
+        "coco_panoptic": "split",
     }
 
 
