@@ -68,6 +68,8 @@ class HarmonizeError(Exception):
         )
         self.line = line
         self.reason = message
+        # every problem found, ``(line, message)``, when one error reports several (YAML validation)
+        self.problems: list[tuple[int | None, str]] = []
         super().__init__(_where(path, line) + message)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,10 @@ from harmonize.errors import ConfigError, HarmonizeError
 from harmonize.pipeline.config import RunConfig
 from harmonize.store.layout import SourceLayout, default_samples_per_shard, default_tile
 from harmonize.types import CompiledMapping, SampleRef
+
+if TYPE_CHECKING:
+    from harmonize.datasets.base import OnError
+    from harmonize.taxonomy.compile import CoarsePolicy
 
 __all__ = [
     "Plan",
@@ -40,7 +44,7 @@ class ReaderSpec:
     dataset: str
     root: str
     splits: tuple[str, ...] | None
-    on_error: str
+    on_error: OnError
     options: tuple[tuple[str, Any], ...] = ()
     #: Pixel limit per file (config ``limits.max_pixels``); ``None`` = the default.
     max_pixels: int | None = None
@@ -96,7 +100,7 @@ class ShardTask:
     refs: tuple[SampleRef, ...]
     mapping: CompiledMapping
     class_ids: np.ndarray
-    on_error: str
+    on_error: OnError
     plan_digest: str = ""
 
 
@@ -152,7 +156,7 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
     """
     own = getattr(reader, "peek_shape", None)
     if callable(own):
-        return tuple(own(ref))  # type: ignore[return-value]
+        return tuple(own(ref))
     images = getattr(reader, "images", True)
     candidates = ref.paths[:1] if images else (*ref.paths[1:], *ref.paths[:1])
     for path in candidates:
@@ -215,7 +219,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
         config.resolve(config.ontology) if looks_like_path(config.ontology) else config.ontology
     )
     level = None
-    coarse = "keep"
+    coarse: CoarsePolicy = "keep"
     if config.level is not None and config.level.nodes:
         names = {n.name for n in onto.nodes}
         for i, node in enumerate(config.level.nodes):

@@ -145,7 +145,7 @@ class StoreImpact:
     store: str
     groups: tuple[ImpactGroup, ...] = ()
     relabels: tuple[Relabel, ...] = ()
-    totals: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
     groups: list[ImpactGroup] = []
     relabels: list[Relabel] = []
     warnings: list[str] = []
-    totals: dict[str, dict[str, int | None]] = {}
+    totals: dict[str, dict[str, int]] = {}
     meta_maps = store.meta.get("mappings", {})
     for src in store.sources:
         info = meta_maps.get(src)
@@ -311,11 +311,11 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
             )
             groups.append(g)
             if exact:
-                tot["pixels_changed"] += pixels  # type: ignore[operator]
+                tot["pixels_changed"] += pixels
                 if inst_known:
-                    tot["instances_changed"] += instances  # type: ignore[operator]
-            tot["pixels_changed_max"] += pixels  # type: ignore[operator]
-            tot["instances_changed_max"] += instances  # type: ignore[operator]
+                    tot["instances_changed"] += instances
+            tot["pixels_changed_max"] += pixels
+            tot["instances_changed_max"] += instances
         # renumbered classes: every stored pixel / instance of them changes id
         od = d.ontology(onto_name)
         if od is not None and od.status == "changed":

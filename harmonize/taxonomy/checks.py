@@ -48,7 +48,7 @@ def ontology_dtype(ontology: Ontology) -> str:
     """The ontology's output dtype: its ``dtype``, or the smallest unsigned type for its ids."""
     if ontology.dtype is not None:
         return ontology.dtype
-    top = max(x.id for x in [*ontology.nodes, *ontology.special])
+    top = max([*(n.id for n in ontology.nodes), *(s.id for s in ontology.special)])
     return smallest_uint(top) or "uint64"  # only reached on an unchecked ontology
 
 
@@ -160,8 +160,9 @@ def _check_layout(tax: DatasetTaxonomy) -> None:
 def check_ontology(onto: Ontology) -> None:
     """Raise :class:`TaxonomyError` on the first within-file problem of an ontology."""
     entries: list[tuple[Loc, int, str]] = [
-        (("special", i), s.id, s.name) for i, s in enumerate(onto.special)
-    ] + [(("nodes", i), n.id, n.name) for i, n in enumerate(onto.nodes)]
+        *((("special", i), s.id, s.name) for i, s in enumerate(onto.special)),
+        *((("nodes", i), n.id, n.name) for i, n in enumerate(onto.nodes)),
+    ]
     dup = _duplicates(((*loc, "id"), cid) for loc, cid, _ in entries)
     if dup:
         first, again, value = dup

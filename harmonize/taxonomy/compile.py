@@ -291,7 +291,7 @@ def compile_mapping(
                 )
         else:
             target = rule.to
-            output = target
+            output: str | None = target
             if cut_set is not None:
                 up = h.roll_up(ontology, target, cut_set)
                 if up is None:
@@ -335,7 +335,7 @@ def compile_mapping(
 
     # ---- names of the output ids ----
     names_by_id: dict[int, tuple[str, str]] = {s.id: (s.name, s.role) for s in ontology.special}
-    if cut is None:
+    if cut_set is None:
         out_nodes = [n.name for n in ontology.nodes]
     else:
         out_nodes = [n.name for n in ontology.nodes if n.name in cut_set or n.name in extra_outputs]
