@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -86,7 +87,7 @@ def list_datasets(
 
     from harmonize import datasets
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in datasets.names():
         try:
             spec = datasets.get(name)

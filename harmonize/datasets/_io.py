@@ -260,9 +260,10 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     except OSError:
         return None
     # IHDR is the first chunk: signature(8) length(4) "IHDR"(4) width(4) height(4) depth colour
-    if len(data) < 29 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+    size = _png_size(data)
+    if len(data) < 29 or size is None:
         return None
-    check_pixels(*_png_size(data), path)
+    check_pixels(*size, path)
     depth, colour = data[24], data[25]
     if depth not in (8, 16) or colour not in colour_types:
         return None
@@ -350,10 +351,10 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     """
     p = require_file(path, "image")
     if p.suffix.lower() in _TIFF_SUFFIXES:
-        arr = _read_tiff_page(p)
-    elif (arr := _decode_png_direct(p, (0, 2, 6))) is not None:
-        pass
+        arr: np.ndarray | None = _read_tiff_page(p)
     else:
+        arr = _decode_png_direct(p, (0, 2, 6))
+    if arr is None:
         img = _open_pil(p)
         if img.mode not in _DIRECT_MODES:
             img = img.convert("RGB")
@@ -366,7 +367,7 @@ def _read_tiff_page(p: Path) -> np.ndarray:
 
     try:
         with tifffile.TiffFile(p) as tif:
-            page = tif.pages[0]
+            page = tif.pages.first
             check_pixels(page.imagelength, page.imagewidth, p)
             arr = page.asarray()
             if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and arr.ndim == 3:
@@ -398,7 +399,7 @@ def read_tiff_size(path: str | Path) -> tuple[int, int]:
     p = require_file(path, "image")
     try:
         with tifffile.TiffFile(p) as tif:
-            page = tif.pages[0]
+            page = tif.pages.first
             hw = int(page.imagelength), int(page.imagewidth)
     except Exception as exc:  # tifffile raises many types on corrupt files
         raise CorruptFileError(f"cannot read TIFF header ({exc})", path=p) from exc

@@ -429,6 +429,16 @@ def open_store(
 
     An incomplete store (a run that stopped half-way) raises :class:`~harmonize.errors.StoreError`
     saying how far it got, unless ``allow_incomplete`` is set.
+
+    Examples
+    --------
+    >>> from harmonize import open_store
+    >>> store = open_store(nuclei_store)  # a store path ("out/nuclei_merged.zarr" after the demo)
+    >>> store.sources
+    ['consep']
+    >>> s = store[0]
+    >>> s.source, s.split, s.semantic.shape == (s.height, s.width)
+    ('consep', 'train', True)
     """
     group = open_group(str(url), mode="r", storage_options=storage_options)
     store = Store(
