@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ClassIdError",
@@ -75,11 +76,15 @@ class HarmonizeError(Exception):
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return self.args[0] if self.args else ""
 
-    def __reduce__(self):  # keep the keyword fields across pickling (worker processes)
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # keep the keyword fields across pickling (worker processes)
         return (_rebuild, (type(self), self.reason, self.path, self.line))
 
 
-def _rebuild(cls, reason, path, line):
+def _rebuild(
+    cls: type[HarmonizeError], reason: str, path: Path | str | None, line: int | None
+) -> HarmonizeError:
     return cls(reason, path=path, line=line)
 
 

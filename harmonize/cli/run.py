@@ -16,6 +16,7 @@ from harmonize.cli._store import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("run")(run_cmd)
     app.command("demo")(demo_cmd)
     app.command("info")(info_cmd)

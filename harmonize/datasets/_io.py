@@ -26,9 +26,12 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 from harmonize.errors import (
     CorruptFileError,
@@ -285,7 +288,7 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     return arr
 
 
-def _open_pil_header(path: Path, what: str = "image"):
+def _open_pil_header(path: Path, what: str = "image") -> PILImage:
     """``Image.open`` (header only) with the pixel limit applied before anything is decoded.
 
     Pillow's own decompression-bomb check (a warning above ``Image.MAX_IMAGE_PIXELS``, an error
@@ -323,7 +326,7 @@ def _open_pil_header(path: Path, what: str = "image"):
     return img
 
 
-def _open_pil(path: Path):
+def _open_pil(path: Path) -> PILImage:
     from PIL import UnidentifiedImageError
 
     img = _open_pil_header(path)
@@ -385,7 +388,7 @@ def _read_tiff_page(p: Path) -> np.ndarray:
     return np.asarray(img)
 
 
-def _open_pil_or_none(path: Path):
+def _open_pil_or_none(path: Path) -> PILImage | None:
     try:
         return _open_pil(path)
     except CorruptFileError:

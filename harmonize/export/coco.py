@@ -31,6 +31,7 @@ _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 def coco_categories(onto) -> list[dict]:
+    """COCO ``categories`` of a store's ontology record: its classes, special values left out."""
     out = []
     for c in sorted(onto.classes, key=lambda c: int(c["id"])):
         if c.get("role"):

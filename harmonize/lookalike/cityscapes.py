@@ -107,7 +107,9 @@ def _person(
     )
 
 
-def _blob(rng: np.random.Generator, cx: float, cy: float, r: float, h: int, w: int):
+def _blob(
+    rng: np.random.Generator, cx: float, cy: float, r: float, h: int, w: int
+) -> list[list[int]]:
     t = np.linspace(0, 2 * np.pi, 9, endpoint=False)
     rr = r * rng.uniform(0.75, 1.15, size=t.size)
     return _poly(list(zip(cx + rr * np.cos(t), cy + rr * np.sin(t), strict=True)), h, w)

@@ -106,6 +106,8 @@ class ShardTask:
 
 @dataclass
 class Plan:
+    """A planned run: the config, the store URL, every source's plan and the ontology record."""
+
     config: RunConfig
     url: str
     sources: list[SourcePlan]

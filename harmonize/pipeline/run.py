@@ -491,7 +491,6 @@ def run(
         the environment variable ``HARMONIZE_STORAGE_OPTIONS``: the place for credentials. They
         are used, never stored (secret-looking keys are redacted in the store's ``config``).
     """
-
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     cfg = with_storage_options(cfg, {**env_storage_options(), **(storage_options or {})})
     t0 = time.perf_counter()

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from harmonize._yaml import Loc, fmt_loc
 from harmonize.errors import TaxonomyError
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
@@ -52,7 +54,7 @@ def ontology_dtype(ontology: Ontology) -> str:
     return smallest_uint(top) or "uint64"  # only reached on an unchecked ontology
 
 
-def _fail(model, loc: Loc, message: str) -> TaxonomyError:
+def _fail(model: BaseModel, loc: Loc, message: str) -> TaxonomyError:
     """A TaxonomyError at ``loc`` of ``model``'s source (when it was loaded from a file)."""
     path: Path | None = getattr(model, "_source", None)
     lines = getattr(model, "_lines", None) or {}
@@ -79,12 +81,12 @@ def _duplicates(items: Iterable[tuple[Loc, object]]) -> tuple[Loc, Loc, object] 
     return None
 
 
-def _line_of(model, loc: Loc) -> int | None:
+def _line_of(model: BaseModel, loc: Loc) -> int | None:
     lines = getattr(model, "_lines", None) or {}
     return lines.get(tuple(loc))
 
 
-def _at(model, loc: Loc) -> str:
+def _at(model: BaseModel, loc: Loc) -> str:
     line = _line_of(model, loc)
     return f"line {line}" if line is not None else fmt_loc(loc)
 
