@@ -179,6 +179,12 @@ def load_taxonomy(name_or_path: str | PathLike[str]) -> DatasetTaxonomy:
     Raises
     ------
     MissingFileError, TaxonomyError
+
+    Examples
+    --------
+    >>> tax = load_taxonomy("consep")
+    >>> tax.name, len(tax.classes), tax.classes[2].name
+    ('consep', 8, 'inflammatory')
     """
     path = _resolve(name_or_path, "datasets", "dataset taxonomy")
     return load_file(path, kind="dataset")

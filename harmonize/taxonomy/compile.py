@@ -174,6 +174,18 @@ def compile_mapping(
         On any inconsistency between the three files, or a bad level.
     ConfigError
         On an unknown policy name.
+
+    Examples
+    --------
+    CoNSeP onto the consep-4 ontology:
+
+    >>> from harmonize.taxonomy import load_mapping, load_ontology, load_taxonomy
+    >>> tax = load_taxonomy("consep")
+    >>> cm = compile_mapping(tax, load_ontology("consep-4"), load_mapping("consep", "consep-4"))
+    >>> cm.lut.tolist(), cm.out_dtype
+    ([0, 1, 2, 3, 3, 4, 4, 4], dtype('uint8'))
+    >>> [cm.class_names[int(v)] for v in cm.lut[3:5]]  # both epithelial classes
+    ['epithelial', 'epithelial']
     """
     if coarse_policy not in ("keep", "ignore"):
         raise ConfigError(f"coarse_policy must be 'keep' or 'ignore', not {coarse_policy!r}")
