@@ -20,8 +20,8 @@ _EXPORTS: dict[str, str] = {
     "evaluation_mapping": "harmonize.taxonomy.reverse:evaluation_mapping",
     "remap_sample": "harmonize.engine.sample:remap_sample",
     "load_config": "harmonize.pipeline.config:load_config",
-    "run": "harmonize.pipeline.run:run",
-    "open_store": "harmonize.store.reader:open_store",
+    "run": "harmonize.pipeline.execute:run",
+    "open_store": "harmonize.store.access:open_store",
     "diff": "harmonize.taxonomy.diff:diff",
 }
 

@@ -611,3 +611,50 @@ def test_vote_cells_equal_a_counter() -> None:
     assert densest.tolist() == [
         max(c for key, c in cells.items() if key[0] == p) for p in sorted(per_pair)
     ]
+
+
+def test_a_crop_is_verified_when_few_grid_votes_pull_the_scale_fit_off() -> None:
+    # A 128-px crop of a 256-px tile at (82, 107), matched by 6 windows (the case that was missed
+    # at 2,000 tiles): window centres sit on a 4-px grid in both images, so the matched offsets
+    # are 80 or 84 (rows) and 104 or 108 (cols), and here the row offset happens to grow with the
+    # row. The least-squares scale is pulled off 1 by that; verification must still find the crop.
+    from harmonize.leakage.hashing import WindowHashes
+    from harmonize.leakage.match import Transform, estimate_transform, verify
+
+    rng = np.random.default_rng(5)
+    a = tissue(rng, 256)
+    b = a[82:210, 107:235]
+    # grid positions (row, col) of the matched windows in a; b's are a's minus the grid offset
+    pa = np.array([[36, 43], [38, 36], [39, 42], [28, 41], [29, 36], [29, 44]])
+    shift = np.array([[21, 27], [21, 27], [21, 27], [20, 26], [20, 26], [20, 26]])
+    pb = pa - shift
+
+    def table(pos: np.ndarray) -> WindowHashes:
+        n = len(pos)
+        return WindowHashes(
+            np.zeros(n, np.uint64),
+            np.zeros(n, np.uint8),
+            pos.astype(np.uint16),
+            np.ones(1, np.float32),
+        )
+
+    wa, wb, idx = table(pa), table(pb), np.arange(len(pa))
+    t = estimate_transform(wa, idx, wb, idx, levels_per_octave=4, cell=8.0, min_votes=4)
+    assert t is not None and t.votes == 6
+    assert abs(np.log2(t.scale)) > 1 / 32  # the fit is off (else this test shows nothing)
+    assert t.vote_scale == 1.0  # every vote says scale 1
+    centres = pa * 4 + 16.0  # window centre, pixel-edge coordinates
+    np.testing.assert_allclose(t.anchor, centres.mean(axis=0), atol=1e-3)
+
+    got = verify(
+        a.mean(-1) / 255, 1.0, b.mean(-1) / 255, 1.0, t, shape_a=a.shape[:2], shape_b=b.shape[:2]
+    )
+    assert got is not None and got.score > 0.99
+    assert got.scale == pytest.approx(1.0)
+    np.testing.assert_allclose(got.offset, (-82.0, -107.0), atol=0.5)
+    # without the anchor and the vote scale (what verification had before), it is not found
+    bare = Transform(t.scale, t.offset, t.votes)
+    old = verify(
+        a.mean(-1) / 255, 1.0, b.mean(-1) / 255, 1.0, bare, shape_a=a.shape[:2], shape_b=b.shape[:2]
+    )
+    assert old is None or old.score < 0.8

@@ -63,8 +63,9 @@ def diff_cmd(
     storage_options: str | None = storage_options_option(),
 ) -> None:
     """Compare two taxonomy sets. Exit code 0 when nothing changed, 1 when something did."""
-    from harmonize.report.diff import DiffReport, print_text, render, store_impact
-    from harmonize.taxonomy.diff import diff, load_git_rev, load_set
+    from harmonize.report.diff_report import DiffReport, print_text, render, store_impact
+    from harmonize.taxonomy.diff import diff
+    from harmonize.taxonomy.sets import load_git_rev, load_set
 
     _check_format(fmt)
     if rev is not None:

@@ -73,60 +73,6 @@ def _progress_bar(quiet: bool):
     return cb, prog
 
 
-def _summary_table(report) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    d = report.to_dict()
-    t = Table(title=f"{d['name']} -> {d['store']}")
-    for col in ("source", "dataset", "samples", "written", "skipped", "instances", "slot HxW"):
-        t.add_column(col, justify="right" if col not in ("source", "dataset") else "left")
-    for name, s in d["per_source"].items():
-        t.add_row(
-            name,
-            s["dataset"],
-            str(s["samples"]),
-            str(s["written"]),
-            str(s["skipped"]),
-            str(s["instances"]),
-            f"{s['height']}x{s['width']}",
-        )
-    con = Console()
-    con.print(t)
-    rate = d["samples_per_second"]
-    resumed = (
-        f"; {d['resumed_shards']} of {d['shards']} shards were already written, "
-        f"{d['processed']} samples processed now"
-        if d["resumed_shards"]
-        else ""
-    )
-    con.print(
-        f"{d['written']} samples in {d['seconds']:.1f} s"
-        + (f" ({rate} samples/s, {d['executor']}, {d['workers']} workers)" if rate else "")
-        + resumed
-    )
-    if d["skipped"]:
-        con.print(f"[yellow]{len(d['skipped'])} skipped:[/]")
-        for s in d["skipped"][:20]:
-            con.print(
-                f"  {s.get('source', '')} {s.get('sample_id', '')}: {s['error']}",
-                highlight=False,
-                markup=False,
-            )
-    if d.get("warnings"):
-        n = len(d["warnings"])
-        con.print(f"[yellow]{n} warnings[/] (all in the run report and the store's `warnings`):")
-        for w in d["warnings"][:5]:
-            where = f"{w.get('path') or ''}:{w['line']}" if w.get("line") else w.get("path") or ""
-            con.print(
-                f"  {w.get('source', '')} {w.get('sample_id', '')}: {where} {w.get('message', '')}",
-                highlight=False,
-                markup=False,
-            )
-        if n > 5:
-            con.print(f"  ... and {n - 5} more")
-
-
 def run_cmd(
     config: Path = typer.Argument(..., help="Run config YAML."),
     resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run."),
@@ -178,7 +124,7 @@ def run_cmd(
     if as_json:
         typer.echo(json.dumps(d, indent=2))
     elif not quiet:
-        _summary_table(report)
+        report.print_summary()
         if report.leakage is not None and "leaks" in report.leakage:
             from harmonize.cli.leakage import print_summary
 

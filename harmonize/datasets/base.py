@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from harmonize._records import Record
 from harmonize.datasets._io import read_image_rgb, read_image_size
 from harmonize.errors import (
     DuplicateSampleError,
@@ -41,13 +42,24 @@ OnError = Literal["raise", "skip"]
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """A sample a reader skipped under ``on_error="skip"``: which, and why."""
+class Skipped(Record):
+    """A sample a reader skipped under ``on_error="skip"``: which, and why (``to_dict``: the
+    record run reports and stores keep)."""
 
     sample_id: str
     path: str | None
     error: str
     kind: str  # the error class name, e.g. "CorruptFileError"
+
+    @classmethod
+    def from_error(cls, sample_id: str, exc: HarmonizeError) -> Skipped:
+        """The record of ``sample_id`` failing with ``exc`` (the one place a skip is built)."""
+        return cls(
+            sample_id=sample_id,
+            path=str(exc.path) if exc.path is not None else None,
+            error=str(exc),
+            kind=type(exc).__name__,
+        )
 
 
 class Reader(abc.ABC):
@@ -231,14 +243,7 @@ class Reader(abc.ABC):
         except HarmonizeError as exc:
             if self.on_error == "raise":
                 raise
-            self.skipped.append(
-                Skipped(
-                    sample_id=ref.sample_id,
-                    path=str(exc.path) if exc.path is not None else None,
-                    error=str(exc),
-                    kind=type(exc).__name__,
-                )
-            )
+            self.skipped.append(Skipped.from_error(ref.sample_id, exc))
             return None
 
     def __repr__(self) -> str:

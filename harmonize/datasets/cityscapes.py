@@ -211,14 +211,23 @@ def _points(poly: Any, i: int, label: str, path: Path) -> list[tuple[float, floa
     return out
 
 
-def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, int]]:
+def draw_plan(
+    doc: Any,
+    path: str | os.PathLike[str],
+    *,
+    labels: Mapping[str, Label] | None = None,
+    counter_key: Mapping[str, Any] | None = None,
+    min_points: int = 0,
+    table: str = "a Cityscapes label (cityscapesscripts/helpers/labels.py)",
+) -> list[tuple[int, list, int]]:
     """What ``json2instanceImg`` draws for a parsed polygon file, in drawing order.
 
     Applies cityscapesScripts' rules (scene_datasets.md §1.4-1.5): deleted objects skipped, an
     unknown label ending in ``group`` stripped to its class and marked as a group, unknown labels
     rejected, labels with a negative id (license plate) skipped, and ``id*1000+k`` with a per-class
     counter ``k`` (starting at 0, advancing in object order) for individual objects of classes with
-    instances; the plain class id otherwise.
+    instances; the plain class id otherwise. The keywords give the same rules over another label
+    table (IDD's AutoNUE ``anue_labels.py``, :mod:`harmonize.datasets.idd`).
 
     Parameters
     ----------
@@ -226,6 +235,16 @@ def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, i
         The parsed ``*_polygons.json`` (keys ``imgHeight``, ``imgWidth``, ``objects``).
     path : path-like
         The file it came from (named in errors).
+    labels : mapping of str to Label, optional
+        Label name -> label (default: Cityscapes' ``labels.py``).
+    counter_key : mapping, optional
+        Label name -> the key of its instance counter (default: the name; IDD counts per level3Id,
+        so labels of one level-3 class share a counter).
+    min_points : int
+        Objects with fewer points are not drawn (IDD's ``json2labelImg`` skips polygons of fewer
+        than 3); their instance counter still advances.
+    table : str
+        What an unknown label is not, for the error message.
 
     Returns
     -------
@@ -233,7 +252,8 @@ def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, i
     """
     p = Path(path)
     _json_size(doc, p)
-    counters: dict[str, int] = {}
+    name2label = NAME2LABEL if labels is None else labels
+    counters: dict[Any, int] = {}
     plan: list[tuple[int, list, int]] = []
     for i, obj in enumerate(doc["objects"]):
         if not isinstance(obj, Mapping):
@@ -246,39 +266,43 @@ def draw_plan(doc: Any, path: str | os.PathLike[str]) -> list[tuple[int, list, i
         if obj.get("deleted", 0):
             continue
         group = False
-        if label not in NAME2LABEL and label.endswith("group"):
+        if label not in name2label and label.endswith("group"):
             label, group = label[: -len("group")], True
-        lab = NAME2LABEL.get(label)
+        lab = name2label.get(label)
         if lab is None:
             raise ClassIdError(
-                f"object #{i}: label {str(obj['label'])!r} is not a Cityscapes label "
-                "(cityscapesscripts/helpers/labels.py)",
+                f"object #{i}: label {str(obj['label'])!r} is not {table}",
                 path=p,
             )
         value = lab.id
         if lab.has_instances and not group:
-            k = counters.get(label, 0)
+            key = label if counter_key is None else counter_key[label]
+            k = counters.get(key, 0)
             if k >= 1000:
                 raise CorruptFileError(
                     f"more than 1000 {label!r} instances: id*1000+k would overflow", path=p
                 )
             value = lab.id * 1000 + k
-            counters[label] = k + 1
-        if value < 0:
+            counters[key] = k + 1
+        if value < 0 or len(points) < min_points:
             continue
         plan.append((i, points, value))
     return plan
 
 
-def rasterize_instance_ids(doc: Any, path: str | os.PathLike[str]) -> np.ndarray:
+def rasterize_instance_ids(
+    doc: Any, path: str | os.PathLike[str], *, background: int = 0, **rules: Any
+) -> np.ndarray:
     """Rasterize a parsed polygon file into its instanceIds map (uint16, ``id*1000+k`` or plain
-    id), as ``json2instanceImg`` does; see :func:`rasterize_polygons`."""
+    id), as ``json2instanceImg`` does; see :func:`rasterize_polygons`. ``background`` is the
+    value of undrawn pixels (Cityscapes 0; IDD 35, its ``unlabeled`` id); ``rules`` go to
+    :func:`draw_plan`."""
     from PIL import Image, ImageDraw
 
     p = Path(path)
     h, w = _json_size(doc, p)
-    plan = draw_plan(doc, p)
-    canvas = Image.new("I", (w, h), 0)
+    plan = draw_plan(doc, p, **rules)
+    canvas = Image.new("I", (w, h), background)
     drawer = ImageDraw.Draw(canvas)
     for i, points, value in plan:
         try:

@@ -31,7 +31,8 @@ returned as a value and is an :class:`~harmonize.errors.UnmappedValueError` nami
 Label encodings: ``index`` (the stored single-channel value: grey, or a palette PNG's index, never
 its colour), ``palette`` (index, and the PNG must be a palette image), ``rgb`` (colour -> class
 through the taxonomy's colour table), ``instance16`` (16-bit, ``class * divisor + i`` on instance
-pixels, the class elsewhere). Separate instance PNGs (``instance:``) hold an object index per
+pixels, the class elsewhere), ``packed16`` (16-bit, ``class * divisor + i`` on every pixel; every
+pixel of a class with instances is in object ``value + 1``, as Mapillary Vistas' instances PNGs). Separate instance PNGs (``instance:``) hold an object index per
 pixel; their class is the one semantic class under the object (``object_classes="strict"``, the
 default, refuses an object on two classes or on background) or the engine's majority vote
 (``object_classes="vote"``).
@@ -275,6 +276,8 @@ class LayoutReader(Reader):
             return decode_rgb(_io.read_image_rgb(path), colors, path), None
         dtype = np.dtype(sem_l["dtype"])
         raw = _io.read_label_png(path, dtypes=(dtype,), palette=True if enc == "palette" else None)
+        if enc == "packed16":
+            return self._split_packed(raw, int(sem_l["divisor"]))
         if enc != "instance16":
             return raw, None
         k = int(sem_l["divisor"])
@@ -282,15 +285,32 @@ class LayoutReader(Reader):
         sem = np.where(big, raw // k, raw).astype(raw.dtype)
         return sem, np.where(big, raw, 0).astype(raw.dtype)
 
+    def _split_packed(self, raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Class and instance maps of a ``packed16`` map (``class * k + i`` on every pixel).
+
+        Every pixel of a class with ``instances: true`` belongs to the object ``raw + 1`` (``i``
+        counts from 0, so 0 stays "no instance"); ``i`` is not read on the other classes.
+        """
+        sem = (raw // k).astype(raw.dtype)
+        things = np.zeros(int(np.iinfo(raw.dtype).max) // k + 1, bool)
+        for v in self.values:
+            if v["instances"] and v["role"] == "class" and 0 <= v["value"] < len(things):
+                things[v["value"]] = True
+        inst = np.where(things[sem], raw.astype(np.uint32) + 1, 0)
+        dtype = np.uint16 if inst.max(initial=0) <= 65535 else np.uint32
+        return sem, inst.astype(dtype)
+
     def read(self, ref: SampleRef) -> RawSample:
         img_p, sem_p = Path(ref.paths[0]), Path(ref.paths[1])
         sem, inst = self._read_semantic(sem_p)
         load_image = self.image_loader(img_p, sem.shape, sem_p)
         ids = classes = None
-        if inst is not None:  # instance16: the class of each instance is in its value
+        if inst is not None:  # instance16/packed16: the class of each instance is in its value
             ids = np.unique(inst)
             ids = ids[ids != 0].astype(np.int64)
-            classes = (ids // int(self.layout["semantic"]["divisor"])).astype(sem.dtype)
+            packed = self.layout["semantic"]["encoding"] == "packed16"
+            k = int(self.layout["semantic"]["divisor"])
+            classes = ((ids - 1 if packed else ids) // k).astype(sem.dtype)
         elif len(ref.paths) > 2:
             obj_p = Path(ref.paths[2])
             spec = self.layout["instance"]

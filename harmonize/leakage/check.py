@@ -22,7 +22,13 @@ from harmonize.leakage.hashing import (
     window_hashes,
     working_image,
 )
-from harmonize.leakage.match import estimate_transform, verify, vote_cells, window_match_keys
+from harmonize.leakage.match import (
+    Verified,
+    estimate_transform,
+    verify,
+    vote_cells,
+    window_match_keys,
+)
 
 __all__ = [
     "ImageRef",
@@ -358,16 +364,6 @@ def _hash(grey: np.ndarray, factor: float, p: LeakageParams) -> WindowHashes:
     )
 
 
-@dataclass(frozen=True)
-class _Found:
-    scale: float
-    offset: tuple[float, float]
-    score: float
-    overlap_a: float
-    overlap_b: float
-    votes: int
-
-
 def _candidates(
     reps: Sequence[_Entry], p: LeakageParams
 ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
@@ -473,7 +469,7 @@ def _verified_pairs(
     p: LeakageParams,
     progress: Callable[[str, int, int], None] | None,
     loader: Loader | None,
-) -> list[tuple[int, int, _Found]]:
+) -> list[tuple[int, int, Verified]]:
     """Candidate pairs of representatives from window matches, verified by NCC."""
     groups = _candidates(reps, p)
     greys = _GreyCache(reps, p.max_side, loader)
@@ -498,9 +494,7 @@ def _verified_pairs(
         got = verify(ga, ea.factor, gb, eb.factor, t, shape_a=ea.shape, shape_b=eb.shape)
         if got is None or got.score < p.min_score:
             continue
-        out.append(
-            (a, b, _Found(got.scale, got.offset, got.score, got.overlap_a, got.overlap_b, t.votes))
-        )
+        out.append((a, b, got))
     return out
 
 
@@ -545,7 +539,7 @@ def find_leakage(
     Parameters
     ----------
     store : Store or str
-        An open :class:`~harmonize.store.reader.Store`, or its path/URL (opened even if incomplete:
+        An open :class:`~harmonize.store.access.Store`, or its path/URL (opened even if incomplete:
         the image layer is all that is needed).
     params : LeakageParams, optional
         Search settings (see :class:`LeakageParams`).
@@ -564,7 +558,7 @@ def find_leakage(
         When the store holds no image layer (the run did not write ``image``).
     """
     from harmonize.errors import StoreError
-    from harmonize.store.reader import Sample, Store, open_store
+    from harmonize.store.access import Sample, Store, open_store
 
     st = store if isinstance(store, Store) else open_store(str(store), allow_incomplete=True)
     lacking = [lay.name for lay in st.layouts if "image" not in lay.layers]

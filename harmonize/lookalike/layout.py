@@ -84,7 +84,7 @@ def synthesize(
     base = root / lay["roots"][0] if lay["roots"][0] != "." else root
     sem_l, inst_l = lay["semantic"], lay["instance"]
     enc = sem_l["encoding"]
-    has_inst = inst_l is not None or enc == "instance16"
+    has_inst = inst_l is not None or enc in ("instance16", "packed16")
     if inst_l is not None and 0 not in inst_l["none"]:
         raise ValueError(f"{data['name']}: the generator writes 0 for 'no instance'; add 0 to none")
     classes = [v for v in values if v["role"] == "class"]
@@ -173,6 +173,9 @@ def synthesize(
             _io.write_png(sem_p, raw.astype(np.uint16))
             truth_inst = np.where(obj > 0, raw, 0).astype(np.uint16)
             inst_classes = {int(raw[obj == j][0]): c for j, c in inst_classes.items()}
+        elif enc == "packed16":
+            raw, truth_inst, inst_classes = _packed16(sem, obj, inst_classes, values, sem_l)
+            _io.write_png(sem_p, raw)
         else:
             pal = colours[:256] if enc == "palette" else None
             _io.write_png(sem_p, sem.astype(out_dtype), palette=pal)
@@ -198,3 +201,49 @@ def synthesize(
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text("".join(f"{s}\n" for s in sorted(stems)), encoding="utf-8")
     return SynthResult(data["name"], root, samples, {}, quirks)
+
+
+def _packed16(
+    sem: np.ndarray,
+    obj: np.ndarray,
+    obj_classes: dict[int, int],
+    values: list[dict[str, Any]],
+    sem_l: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """A ``packed16`` label map (``class * k + i`` on every pixel) of a drawn scene.
+
+    Objects get ``i`` = 0, 1, ... per class in order; the pixels of a class with instances
+    that no object covers are one more object of that class (the encoding has no "no object"
+    value for such a class); other classes get ``i`` = 0.
+
+    Returns
+    -------
+    raw : ndarray, uint16
+        The label map to write.
+    instance : ndarray, uint16
+        The instance map the reader returns (``raw + 1`` on instance pixels, 0 elsewhere).
+    classes : dict
+        Instance value -> class value.
+    """
+    k = int(sem_l["divisor"])
+    things = {v["value"] for v in values if v["instances"] and v["role"] == "class"}
+    if (int(sem.max(initial=0)) + 1) * k > 65536:
+        raise ValueError("class * divisor does not fit uint16")
+    raw = sem * k
+    per_class: dict[int, int] = {}
+    for j, cls in obj_classes.items():
+        local = per_class.get(cls, 0)
+        per_class[cls] = local + 1
+        raw[obj == j] = cls * k + local
+    for cls in sorted(things):
+        rest = (sem == cls) & (obj == 0)
+        if rest.any():
+            local = per_class.get(cls, 0)
+            per_class[cls] = local + 1
+            raw[rest] = cls * k + local
+    if max(per_class.values(), default=0) > k:
+        raise ValueError(f"more than {k} objects of one class do not fit class * {k} + i")
+    is_thing = np.isin(sem, sorted(things))
+    inst = np.where(is_thing, raw + 1, 0).astype(np.uint16)
+    classes = {int(v): int(v - 1) // k for v in np.unique(inst) if v != 0}
+    return raw.astype(np.uint16), inst, classes

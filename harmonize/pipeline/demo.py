@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from harmonize.pipeline.config import RunConfig, load_config
-from harmonize.pipeline.run import RunReport, run
+from harmonize.pipeline.execute import run
+from harmonize.pipeline.report import RunReport
 
 __all__ = ["configs_dir", "demo_config", "run_demo"]
 
@@ -81,7 +82,5 @@ def run_demo(
         report = run(cfg, overwrite=True, workers=workers)
         results[cfg.name] = (report, Path(cfg.output.path))
         if console is not None and not quiet:
-            from harmonize.cli.run import _summary_table
-
-            _summary_table(report)
+            report.print_summary()
     return results

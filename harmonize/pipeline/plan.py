@@ -16,22 +16,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harmonize.errors import ConfigError, HarmonizeError
-from harmonize.pipeline.config import RunConfig
+from harmonize.pipeline.config import RunConfig, SourceConfig
 from harmonize.store.layout import SourceLayout, default_samples_per_shard, default_tile
 from harmonize.types import CompiledMapping, SampleRef
 
 if TYPE_CHECKING:
     from harmonize.datasets.base import OnError
     from harmonize.taxonomy.compile import CoarsePolicy
+    from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 
 __all__ = [
     "Plan",
     "ReaderSpec",
     "ShardTask",
     "SourcePlan",
+    "config_ontology",
     "make_plan",
     "ontology_table",
     "peek_shape",
+    "source_taxonomy",
 ]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".svs", ".bmp"}
@@ -201,14 +204,50 @@ def ontology_table(ontology) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["id"])
 
 
+def config_ontology(config: RunConfig) -> Ontology:
+    """The ontology a run config maps onto: a catalogue name or a path next to the config."""
+    from harmonize._yaml import looks_like_path
+    from harmonize.taxonomy import load_ontology
+
+    name = config.ontology
+    return load_ontology(config.resolve(name) if looks_like_path(name) else name)
+
+
+def source_taxonomy(
+    config: RunConfig, source: SourceConfig, ontology: str
+) -> tuple[DatasetTaxonomy, Mapping]:
+    """The taxonomy a source is read with and its mapping onto ``ontology``: the source's
+    ``mapping:`` override (a path next to the config) or the catalogue's mapping of the dataset's
+    taxonomy. The one resolution the planner and ``harmonize coverage --config`` share.
+
+    Raises
+    ------
+    ConfigError
+        When the dataset is not registered (naming the config file).
+    """
+    from harmonize import datasets
+    from harmonize.taxonomy import load_mapping, load_taxonomy
+
+    try:
+        spec = datasets.get(source.dataset)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), path=config.path) from None
+    tax = load_taxonomy(spec.taxonomy)
+    mapping = (
+        load_mapping(config.resolve(source.mapping))
+        if source.mapping
+        else load_mapping(spec.taxonomy, ontology)
+    )
+    return tax, mapping
+
+
 def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     """List, size and map every source of ``config``.
 
     Samples that fail already while sizing are handled by ``on_error`` (listed, then absent).
     """
-    from harmonize import datasets
-    from harmonize._yaml import looks_like_path
-    from harmonize.taxonomy import compile_mapping, load_mapping, load_ontology, load_taxonomy
+    from harmonize.datasets.base import Skipped
+    from harmonize.taxonomy import compile_mapping
     from harmonize.taxonomy.catalog import add_taxonomy_dirs
     from harmonize.taxonomy.labelspace import label_space
 
@@ -217,9 +256,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
         if not Path(folder).is_dir():
             raise config.error(f"taxonomies[{i}]: {folder} is not a folder", ("taxonomies", i))
     add_taxonomy_dirs(taxonomies)
-    onto = load_ontology(
-        config.resolve(config.ontology) if looks_like_path(config.ontology) else config.ontology
-    )
+    onto = config_ontology(config)
     level = None
     coarse: CoarsePolicy = "keep"
     if config.level is not None and config.level.nodes:
@@ -250,16 +287,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     skipped: list[dict[str, Any]] = []
     compiled: dict[str, CompiledMapping] = {}
     for si, sc in enumerate(config.sources):
-        try:
-            spec = datasets.get(sc.dataset)
-        except KeyError as exc:
-            raise ConfigError(str(exc.args[0]), path=config.path) from None
-        tax = load_taxonomy(spec.taxonomy)
-        mapping = (
-            load_mapping(config.resolve(sc.mapping))
-            if sc.mapping
-            else load_mapping(spec.taxonomy, onto.name)
-        )
+        tax, mapping = source_taxonomy(config, sc, onto.name)
         rspec = ReaderSpec(
             sc.dataset,
             config.resolve(sc.root),
@@ -297,13 +325,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
                 if config.on_error == "raise":
                     raise
                 skipped.append(
-                    {
-                        "source": sc.source_name,
-                        "sample_id": ref.sample_id,
-                        "path": str(exc.path) if exc.path else None,
-                        "error": str(exc),
-                        "kind": type(exc).__name__,
-                    }
+                    {"source": sc.source_name, **Skipped.from_error(ref.sample_id, exc).to_dict()}
                 )
             if on_progress:
                 on_progress(sc.source_name, 1)

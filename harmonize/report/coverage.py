@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
+from harmonize._records import Record, sorted_by
 from harmonize.errors import ConfigError
-from harmonize.report.render import Lines, Section, Styled, Table
+from harmonize.report.document import Lines, Section, Styled, Table
 from harmonize.taxonomy import hierarchy as h
 from harmonize.taxonomy.models import Ontology
 
@@ -71,16 +72,13 @@ STATES = ("exact", "approx", "coarse", "partial", "absent")
 
 
 @dataclass(frozen=True)
-class RuleView:
+class RuleView(Record):
     """One mapping rule as coverage sees it."""
 
     id: int
     name: str
     to: str
     kind: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "to": self.to, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -93,21 +91,13 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Cell:
+class Cell(Record):
     """One (row, node) cell: the state, the rules that decided it, and stored counts."""
 
     state: str
-    via: tuple[RuleView, ...] = ()
+    via: tuple[RuleView, ...] = field(default=(), metadata=sorted_by("id"))
     pixels: int | None = None
     instances: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "via": [r.to_dict() for r in sorted(self.via, key=lambda r: r.id)],
-            "pixels": self.pixels,
-            "instances": self.instances,
-        }
 
 
 @dataclass(frozen=True)
@@ -307,31 +297,18 @@ def rows_from_config(ontology: Ontology, config: str | PathLike[str]) -> list[Ro
     ConfigError
         When the config is onto another ontology.
     """
-    from harmonize import datasets
     from harmonize.pipeline.config import load_config
-    from harmonize.taxonomy import load_mapping, load_taxonomy
+    from harmonize.pipeline.plan import config_ontology, source_taxonomy
 
     cfg = load_config(config)
-    onto_name = cfg.ontology
-    from harmonize._yaml import looks_like_path
-
-    if looks_like_path(onto_name):
-        from harmonize.taxonomy import load_ontology
-
-        onto_name = load_ontology(cfg.resolve(onto_name)).name
+    onto_name = config_ontology(cfg).name
     if onto_name != ontology.name:
         raise ConfigError(
             f"the config is onto ontology {onto_name!r}, not {ontology.name!r}", path=cfg.path
         )
     rows = []
     for sc in cfg.sources:
-        tax_name = datasets.get(sc.dataset).taxonomy
-        tax = load_taxonomy(tax_name)
-        mapping = (
-            load_mapping(cfg.resolve(sc.mapping))
-            if sc.mapping
-            else load_mapping(tax_name, onto_name)
-        )
+        tax, mapping = source_taxonomy(cfg, sc, onto_name)
         rows.append(Row(sc.source_name, sc.dataset, _rules_of(mapping, tax)))
     return rows
 
@@ -478,7 +455,7 @@ def render(cov: Coverage, fmt: str, sp: SplitResult | None = None) -> str:
     ValueError
         On an unknown format.
     """
-    from harmonize.report.render import render_html, render_markdown
+    from harmonize.report.document import render_html, render_markdown
 
     if fmt == "json":
         d = cov.to_dict()
@@ -495,6 +472,6 @@ def render(cov: Coverage, fmt: str, sp: SplitResult | None = None) -> str:
 
 def print_text(cov: Coverage, console: Any, sp: SplitResult | None = None) -> None:
     """Print the coverage with rich."""
-    from harmonize.report.render import render_text
+    from harmonize.report.document import render_text
 
     render_text(console, f"Coverage of {cov.ontology.name}", coverage_sections(cov, sp))

@@ -28,7 +28,7 @@ from harmonize.report.previews import Preview, make_preview, png_data_uri, sampl
 from harmonize.report.stats import StoreStats, special_ids, store_stats
 
 if TYPE_CHECKING:
-    from harmonize.store.reader import OntologyTable, Store
+    from harmonize.store.access import OntologyTable, Store
 
 __all__ = [
     "KIND_COLOURS",

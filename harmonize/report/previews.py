@@ -3,7 +3,7 @@ colours, and instance outlines; plus PNG data URIs for self-contained HTML.
 
 All functions are pure and work on numpy arrays: ``image`` ``(H, W, 3)`` uint8 RGB, ``semantic``
 ``(H, W)`` output ids, ``instance`` ``(H, W)`` ids 1..K (0 = none), ``colormap`` ``(M, 3)`` uint8
-indexed by output id (:meth:`harmonize.store.reader.OntologyTable.colormap`).
+indexed by output id (:meth:`harmonize.store.access.OntologyTable.colormap`).
 """
 
 from __future__ import annotations
@@ -207,11 +207,11 @@ def make_preview(
     alpha: float = 0.5,
     skip: Sequence[int] = (),
 ) -> Preview:
-    """Panels of a store :class:`~harmonize.store.reader.Sample`.
+    """Panels of a store :class:`~harmonize.store.access.Sample`.
 
     Parameters
     ----------
-    sample : harmonize.store.reader.Sample
+    sample : harmonize.store.access.Sample
         A sample of an open store (its layers are read here).
     colormap : numpy.ndarray
         ``(M, 3)`` uint8 colour per output id.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from harmonize.store.reader import Store
+    from harmonize.store.access import Store
 
 __all__ = [
     "BINS_PER_OCTAVE",

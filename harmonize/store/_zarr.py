@@ -1,4 +1,5 @@
-"""How harmonize sets up zarr before its first store access: the zarrs codec pipeline.
+"""How harmonize opens zarr: the zarrs codec pipeline set up before the first store access, and
+the helpers both the writer and the read side use (:func:`open_group`, :func:`shard_summaries`).
 
 zarr-python encodes and decodes every chunk through Python (one ``asyncio.to_thread`` per inner
 chunk of a shard, ~0.3-0.5 ms of CPU each). `zarrs <https://github.com/zarrs/zarrs-python>`_
@@ -25,10 +26,17 @@ Settings, applied once per process by :func:`configure` (the first store open or
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["configure", "pipeline_name", "uses_zarrs"]
+from harmonize.errors import StoreError
+
+if TYPE_CHECKING:
+    from harmonize.store.layout import SourceLayout
+
+__all__ = ["configure", "open_group", "pipeline_name", "shard_summaries", "uses_zarrs"]
 
 _DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
 _ZARRS_PIPELINE = "zarrs.ZarrsCodecPipeline"
@@ -75,3 +83,23 @@ def pipeline_name() -> str:
 def uses_zarrs() -> bool:
     """Whether this process reads and writes through the zarrs pipeline (after :func:`configure`)."""
     return pipeline_name() == _ZARRS_PIPELINE
+
+
+def open_group(
+    url: str, mode: Literal["r", "r+", "a", "w", "w-"] = "r", storage_options: dict | None = None
+):
+    """Open the root group of a store at a local path or fsspec URL."""
+    import zarr
+    from zarr.errors import NodeNotFoundError
+
+    configure()
+    try:
+        return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
+    except (FileNotFoundError, NodeNotFoundError) as exc:
+        raise StoreError("no harmonize store here", path=url) from exc
+
+
+def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:
+    """The committed summary of every shard of ``layout`` (``None`` where not written yet)."""
+    done = group["sources"][layout.name]["shard_done"][:]
+    return [json.loads(s) if s else None for s in done.tolist()]

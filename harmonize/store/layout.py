@@ -30,10 +30,10 @@ This module only computes names, shapes and chunking; it imports zarr lazily.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from harmonize._records import Record
 
 __all__ = [
     "FORMAT",
@@ -42,7 +42,6 @@ __all__ = [
     "SourceLayout",
     "default_samples_per_shard",
     "default_tile",
-    "smallest_uint",
 ]
 
 FORMAT = "harmonize.store"
@@ -56,14 +55,6 @@ DIMS = {
     "instance": ("sample", "y", "x"),
     "image": ("sample", "y", "x", "channel"),
 }
-
-
-def smallest_uint(max_value: int) -> str:
-    """Name of the smallest unsigned numpy dtype holding ``max_value``."""
-    for name in ("uint8", "uint16", "uint32", "uint64"):
-        if max_value <= np.iinfo(name).max:
-            return name
-    raise ValueError(f"{max_value} does not fit any unsigned dtype")
 
 
 def default_tile(height: int, width: int) -> int:
@@ -88,7 +79,7 @@ def default_samples_per_shard(height: int, width: int, target_bytes: int = 64 <<
 
 
 @dataclass(frozen=True)
-class SourceLayout:
+class SourceLayout(Record):
     """Shapes and chunking of one source's arrays.
 
     Attributes
@@ -153,11 +144,6 @@ class SourceLayout:
     def shard_hw(self) -> tuple[int, int]:
         ch, cw = self.chunk_hw
         return math.ceil(self.height / ch) * ch, math.ceil(self.width / cw) * cw
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SourceLayout:

@@ -82,7 +82,7 @@ class TrainingSet:
     the store records label spaces (every store written by ``harmonize run``), also
     ``valid_classes`` (C,) bool -- the source's dataset mask over :attr:`Store.class_ids` -- and
     ``coarse_of`` (C, C) bool -- row ``i``: the leaf columns a pixel labelled ``class_ids[i]`` may be
-    (see :func:`harmonize.store.reader.label_space_arrays` and the README's partial-label loss).
+    (see :func:`harmonize.store.access.label_space_arrays` and the README's partial-label loss).
     """
 
     def __init__(
@@ -102,6 +102,8 @@ class TrainingSet:
         self.store = store
         self.url = store.url
         self._open_options = dict(getattr(store, "open_options", {}))
+        #: how workers reopen the store: the store's own class (pickled by reference)
+        self._store_class = type(store)
         ph, pw = (patch_size, patch_size) if isinstance(patch_size, int) else patch_size
         if ph <= 0 or pw <= 0:
             raise ValueError(f"patch_size must be positive, got {patch_size}")
@@ -343,9 +345,7 @@ class TrainingSet:
         an fsspec store's event loop does not survive it)."""
         pid = os.getpid()
         if pid != self._pid:
-            from harmonize.store.reader import open_store
-
-            self.store = open_store(self.url, **self._open_options)
+            self.store = self._store_class.open(self.url, **self._open_options)
             self._handles = {}
             self._pid = pid
         h = self._handles.get(si)
@@ -401,13 +401,11 @@ class TrainingSet:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from harmonize.store.reader import open_store
-
         epoch = state.pop("_epoch_buf")
         self.__dict__.update(state)
         self._epoch_buf = _shared_int(epoch)
         self._pid = os.getpid()
-        self.store = open_store(self.url, **self._open_options)
+        self.store = self._store_class.open(self.url, **self._open_options)
 
 
 def _shared_int(value: int) -> mmap.mmap:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 
 from harmonize.errors import StoreError
+from harmonize.store.access import Store
 from harmonize.store.layout import SourceLayout
 from harmonize.store.ome import label_colors
-from harmonize.store.reader import Store
 
 __all__ = ["Layer", "add_layers", "view_layers"]
 

@@ -15,11 +15,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from harmonize.errors import HarmonizeError, StoreError
+from harmonize.store._zarr import shard_summaries
 from harmonize.store.describe import describe_source, stored_instance_ids, write_box_description
 from harmonize.store.layout import DIMS, FORMAT, FORMAT_VERSION, SourceLayout
 from harmonize.store.ome import write_ome_metadata
@@ -30,8 +31,6 @@ __all__ = [
     "create_store",
     "finalize",
     "foreign_files",
-    "open_group",
-    "shard_summaries",
     "store_io",
     "write_shard",
 ]
@@ -71,22 +70,6 @@ def parse_utc_timestamp(value: Any) -> float | None:
         return float(calendar.timegm(time.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ")))
     except ValueError:
         return None
-
-
-def open_group(
-    url: str, mode: Literal["r", "r+", "a", "w", "w-"] = "r", storage_options: dict | None = None
-):
-    """Open the root group of a store at a local path or fsspec URL."""
-    import zarr
-    from zarr.errors import NodeNotFoundError
-
-    from harmonize.store._zarr import configure
-
-    configure()
-    try:
-        return zarr.open_group(url, mode=mode, storage_options=storage_options or None)
-    except (FileNotFoundError, NodeNotFoundError) as exc:
-        raise StoreError("no harmonize store here", path=url) from exc
 
 
 @contextlib.contextmanager
@@ -381,6 +364,18 @@ class ShardSample:
     skipped: dict[str, Any] | None = None
 
 
+def _columns(counts: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    """``counts[class_ids]``, 0 for ids past the end of ``counts``.
+
+    A sample's count vectors end at its own mapping's largest output id (``n_out``); the store's
+    columns span every source's ids, so an id above that never occurs in the sample.
+    """
+    out = np.zeros(len(class_ids), np.int64)
+    inside = class_ids < len(counts)
+    out[inside] = counts[class_ids[inside]]
+    return out
+
+
 def write_shard(
     group,
     layout: SourceLayout,
@@ -464,8 +459,8 @@ def write_shard(
             continue
         s = it.sample
         valid[j] = True
-        pc[j] = s.pixel_counts[class_ids]
-        ic[j] = s.instance_counts[class_ids]
+        pc[j] = _columns(s.pixel_counts, class_ids)
+        ic[j] = _columns(s.instance_counts, class_ids)
         nin[j] = len(s.instance_classes)
         rec["instance_classes"] = s.instance_classes.astype(np.int64).tolist()
         if "semantic" in layout.layers:
@@ -532,12 +527,6 @@ def _write_concurrently(writes: Sequence[tuple[Any, Any, np.ndarray]]) -> None:
         await asyncio.gather(*(a.async_array.setitem(sel, v) for a, sel, v in writes))
 
     sync(_all())
-
-
-def shard_summaries(group, layout: SourceLayout) -> list[dict[str, Any] | None]:
-    """The committed summary of every shard of ``layout`` (``None`` where not written yet)."""
-    done = group["sources"][layout.name]["shard_done"][:]
-    return [json.loads(s) if s else None for s in done.tolist()]
 
 
 def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, Any]) -> None:

@@ -41,7 +41,14 @@ from harmonize.taxonomy.loader import line_of, source_of
 from harmonize.taxonomy.models import DatasetTaxonomy, Encoding, Level, Mapping, Ontology
 from harmonize.types import CompiledMapping
 
-__all__ = ["CoarsePolicy", "LevelSpec", "compile_mapping", "file_values", "resolve_level"]
+__all__ = [
+    "CoarsePolicy",
+    "LevelSpec",
+    "compile_mapping",
+    "file_values",
+    "lookup_tables",
+    "resolve_level",
+]
 
 CoarsePolicy = Literal["keep", "ignore"]
 
@@ -132,6 +139,43 @@ def file_values(tax: DatasetTaxonomy, encoding: Encoding | None) -> dict[int, in
     out = {c.id + encoding.offset: c.id for c in tax.classes if c.id not in targets}
     out.update(encoding.special)
     return out
+
+
+def lookup_tables(
+    rows: Iterable[tuple[int, int, bool]], *, lo: int, hi: int, fill: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The read-only tables of a :class:`~harmonize.types.CompiledMapping` over values ``lo..hi``.
+
+    The one table builder of :func:`compile_mapping` (file values -> ontology ids) and
+    :func:`~harmonize.taxonomy.reverse.evaluation_mapping` (ontology ids -> target ids).
+
+    Parameters
+    ----------
+    rows : iterable of (int, int, bool)
+        ``(value, output id, keep instances)`` for every declared value.
+    lo, hi : int
+        Smallest and largest value the tables cover (index ``value - lo``).
+    fill : int
+        Output of undeclared values (the ignore id).
+    dtype : numpy.dtype
+        Output dtype of ``lut``.
+
+    Returns
+    -------
+    lut, declared, keep_instances : numpy.ndarray
+        ``(hi - lo + 1,)`` outputs (``dtype``), declared flags and instance flags (bool).
+    """
+    n = hi - lo + 1
+    lut = np.full(n, fill, dtype=dtype)
+    declared = np.zeros(n, dtype=bool)
+    keep_instances = np.zeros(n, dtype=bool)
+    for value, out, keep in rows:
+        lut[value - lo] = out
+        declared[value - lo] = True
+        keep_instances[value - lo] = keep
+    for arr in (lut, declared, keep_instances):
+        arr.setflags(write=False)
+    return lut, declared, keep_instances
 
 
 def compile_mapping(
@@ -373,17 +417,15 @@ def compile_mapping(
     values = file_values(taxonomy, enc)
     lo, hi = min(values), max(values)
     dtype = np.dtype(ontology_dtype(ontology))
-    lut = np.full(hi - lo + 1, ignore_id, dtype=dtype)
-    declared = np.zeros(hi - lo + 1, dtype=bool)
-    keep_instances = np.zeros(hi - lo + 1, dtype=bool)
-    for v, cid in values.items():
-        lut[v - lo] = out_of[cid]
-        declared[v - lo] = True
-        keep_instances[v - lo] = keep_of[cid]
+    lut, declared, keep_instances = lookup_tables(
+        ((v, out_of[cid], keep_of[cid]) for v, cid in values.items()),
+        lo=lo,
+        hi=hi,
+        fill=ignore_id,
+        dtype=dtype,
+    )
     report["encoding"] = enc.name if enc is not None else None
     report["offset"] = lo
-    for arr in (lut, declared, keep_instances):
-        arr.setflags(write=False)
     return CompiledMapping(
         dataset=taxonomy.name,
         ontology=ontology.name,

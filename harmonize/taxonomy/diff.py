@@ -1,7 +1,7 @@
 """Diff two sets of taxonomy files: what changed in ontologies, dataset taxonomies and mappings.
 
 Pure: works on the pydantic models only (no arrays, no stores). :func:`diff` takes two
-:class:`TaxonomySet` (or anything :func:`as_set` accepts: a file, a folder, models) and returns a
+:class:`~harmonize.taxonomy.sets.TaxonomySet` (or anything :func:`~harmonize.taxonomy.sets.as_set` accepts: a file, a folder, models) and returns a
 :class:`TaxonomyDiff` whose :meth:`~TaxonomyDiff.to_dict` is JSON-exact and stable (every list
 sorted, every key always present).
 
@@ -25,22 +25,20 @@ receives two or more native classes that went to different targets before; a **s
 target whose native classes now go to two or more different targets. Old targets are translated
 through node renames before these comparisons, so a rename is neither a merge nor a split.
 
-Inputs: a single YAML file, a folder (``taxonomies/``-like with ``datasets/``, ``ontologies/``,
-``mappings/``, or any folder of YAML files, found recursively), or a git revision of such a folder
-(:func:`load_git_rev`, read with ``git ls-tree`` / ``git show``; nothing is checked out).
+Inputs (a YAML file, a folder, a git revision of a folder, models) are read by
+:mod:`harmonize.taxonomy.sets`; this module only compares the sets it is given.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from os import PathLike
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-from harmonize.errors import ConfigError, MissingFileError, TaxonomyError
+from harmonize._records import Record, jsonable, sorted_by
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
+from harmonize.taxonomy.sets import TaxonomySet, as_set
 
 __all__ = [
     "AttrChange",
@@ -57,223 +55,42 @@ __all__ = [
     "Target",
     "TargetChange",
     "TaxonomyDiff",
-    "TaxonomySet",
-    "as_set",
     "diff",
-    "load_git_rev",
-    "load_set",
     "rename_maps",
 ]
 
-_SUFFIXES = (".yaml", ".yml")
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values (tuples -> lists, dict keys -> str, sorted) of a model field."""
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump(mode="json"))
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Inputs
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TaxonomySet:
-    """A set of taxonomy models, by name.
-
-    Attributes
-    ----------
-    label : str
-        Where the set comes from (a path, ``git:REV``), for reports.
-    ontologies : dict of str to Ontology
-    datasets : dict of str to DatasetTaxonomy
-    mappings : dict of (str, str) to Mapping
-        ``(dataset, ontology)`` -> mapping.
-    """
-
-    label: str = ""
-    ontologies: dict[str, Ontology] = field(default_factory=dict)
-    datasets: dict[str, DatasetTaxonomy] = field(default_factory=dict)
-    mappings: dict[tuple[str, str], Mapping] = field(default_factory=dict)
-
-    def add(self, model: DatasetTaxonomy | Ontology | Mapping, where: str = "") -> None:
-        """Add one model; a second model with the same name is an error naming ``where``."""
-        if isinstance(model, Ontology):
-            table: dict[Any, Any] = self.ontologies
-            key: Any = model.name
-        elif isinstance(model, DatasetTaxonomy):
-            table, key = self.datasets, model.name
-        elif isinstance(model, Mapping):
-            table, key = self.mappings, (model.dataset, model.ontology)
-        else:
-            raise TaxonomyError(f"not a taxonomy model: {type(model).__name__}", path=where or None)
-        if key in table:
-            raise TaxonomyError(
-                f"two {model.kind} files define {key!r} in the same set ({self.label})",
-                path=where or None,
-            )
-        table[key] = model
-
-    def __bool__(self) -> bool:
-        return bool(self.ontologies or self.datasets or self.mappings)
-
-
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.suffix in _SUFFIXES and p.is_file() and not any(s.startswith(".") for s in p.parts)
-    )
-
-
-def load_set(path: str | PathLike[str]) -> TaxonomySet:
-    """Load a taxonomy file, or every taxonomy YAML under a folder (recursively).
-
-    Parameters
-    ----------
-    path : path-like
-        A YAML file of any kind, or a folder such as the repository's ``taxonomies/``.
-
-    Raises
-    ------
-    MissingFileError
-        When ``path`` does not exist.
-    TaxonomyError
-        When a file is invalid (naming file and line), or two files define the same name.
-    """
-    from harmonize.taxonomy.loader import load_file
-
-    p = Path(path)
-    if not p.exists():
-        raise MissingFileError("no taxonomy file or folder here", path=p)
-    out = TaxonomySet(label=str(p))
-    files = [p] if p.is_file() else _yaml_files(p)
-    for f in files:
-        out.add(load_file(f), str(f))
-    return out
-
-
-def _git(repo: Path, *args: str) -> str:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError as exc:  # pragma: no cover - git missing
-        raise ConfigError("git is not installed; --rev needs it", path=repo) from exc
-    if proc.returncode != 0:
-        msg = proc.stderr.strip().splitlines()
-        raise ConfigError(
-            f"git {' '.join(args)} failed: {msg[-1] if msg else proc.returncode}", path=repo
-        )
-    return proc.stdout
-
-
-def load_git_rev(repo: str | PathLike[str], rev: str, folder: str = "taxonomies") -> TaxonomySet:
-    """Load every taxonomy YAML under ``folder`` as it is at git revision ``rev`` of ``repo``.
-
-    Files are read with ``git ls-tree`` and ``git show REV:PATH``; the working tree is untouched.
-    Error messages name files as ``REV:PATH``.
-
-    Raises
-    ------
-    ConfigError
-        When ``repo`` is not a git repository or ``rev`` / ``folder`` does not exist there.
-    TaxonomyError
-        When a file at that revision is invalid.
-    """
-    from harmonize._yaml import parse_yaml
-    from harmonize.taxonomy.loader import validate_data
-
-    root = Path(repo)
-    folder = folder.strip("/")
-    listing = _git(root, "ls-tree", "-r", "--name-only", rev, "--", folder).splitlines()
-    names = sorted(n for n in listing if n.endswith(_SUFFIXES))
-    if not names:
-        raise ConfigError(f"no taxonomy YAML under {folder!r} at revision {rev!r}", path=root)
-    out = TaxonomySet(label=f"git:{rev}")
-    for name in names:
-        where = f"{rev}:{name}"
-        text = _git(root, "show", where)
-        data, lines = parse_yaml(text, where)
-        out.add(validate_data(data, lines, where), where)
-    return out
-
-
-def as_set(
-    value: TaxonomySet
-    | str
-    | PathLike[str]
-    | DatasetTaxonomy
-    | Ontology
-    | Mapping
-    | Iterable[DatasetTaxonomy | Ontology | Mapping],
-    label: str | None = None,
-) -> TaxonomySet:
-    """Turn a set, a path (file or folder), one model or several models into a :class:`TaxonomySet`."""
-    if isinstance(value, TaxonomySet):
-        return value
-    if isinstance(value, str | PathLike):
-        return load_set(value)
-    out = TaxonomySet(label=label or "")
-    models = [value] if isinstance(value, DatasetTaxonomy | Ontology | Mapping) else list(value)
-    for m in models:
-        out.add(m)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Result types
-# --------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
-class Item:
+class Item(Record):
     """An added or removed item (node, special value, native class)."""
 
     id: int
     name: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name}
-
 
 @dataclass(frozen=True)
-class Renamed:
+class Renamed(Record):
     """Same id, new name."""
 
     id: int
     old_name: str
     new_name: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "old_name": self.old_name, "new_name": self.new_name}
-
 
 @dataclass(frozen=True)
-class Renumbered:
+class Renumbered(Record):
     """Same name, new id."""
 
     name: str
     old_id: int
     new_id: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "old_id": self.old_id, "new_id": self.new_id}
-
 
 @dataclass(frozen=True)
-class AttrChange:
+class AttrChange(Record):
     """One field of a matched item changed (named and numbered as in the new file)."""
+
+    sort_dicts = True
 
     id: int
     name: str
@@ -281,46 +98,39 @@ class AttrChange:
     old: Any
     new: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "field": self.field,
-            "old": _jsonable(self.old),
-            "new": _jsonable(self.new),
-        }
-
 
 @dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Record):
     """A file-level field changed (title, version, dtype, encodings, ...)."""
+
+    sort_dicts = True
 
     field: str
     old: Any
     new: Any
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "old": _jsonable(self.old), "new": _jsonable(self.new)}
 
+#: plain JSON values of a model field (tuples -> lists, dict keys -> str, sorted)
+_jsonable = partial(jsonable, sort_dicts=True)
 
-def _sorted_dicts(items: Iterable[Any], *keys: str) -> list[dict[str, Any]]:
-    rows = [i.to_dict() for i in items]
-    return sorted(rows, key=lambda r: tuple(str(r[k]) if k == "field" else r[k] for k in keys))
+_BY_ID_NAME = sorted_by("id", "name")
 
 
 @dataclass(frozen=True)
-class ClassesDiff:
+class ClassesDiff(Record):
     """Changes among items with an id and a name (ontology nodes, special values, classes)."""
 
-    added: tuple[Item, ...] = ()
-    removed: tuple[Item, ...] = ()
-    renamed: tuple[Renamed, ...] = ()
-    renumbered: tuple[Renumbered, ...] = ()
-    parent_changed: tuple[AttrChange, ...] = ()
-    color_changed: tuple[AttrChange, ...] = ()
-    role_changed: tuple[AttrChange, ...] = ()
-    instances_changed: tuple[AttrChange, ...] = ()
-    other_changed: tuple[AttrChange, ...] = ()
+    added: tuple[Item, ...] = field(default=(), metadata=_BY_ID_NAME)
+    removed: tuple[Item, ...] = field(default=(), metadata=_BY_ID_NAME)
+    renamed: tuple[Renamed, ...] = field(default=(), metadata=sorted_by("id"))
+    renumbered: tuple[Renumbered, ...] = field(default=(), metadata=sorted_by("name"))
+    parent_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    color_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    role_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    instances_changed: tuple[AttrChange, ...] = field(default=(), metadata=_BY_ID_NAME)
+    other_changed: tuple[AttrChange, ...] = field(
+        default=(), metadata=sorted_by("id", "name", "field")
+    )
 
     @property
     def changed(self) -> bool:
@@ -330,60 +140,30 @@ class ClassesDiff:
         """Old name -> new name for items renamed in place (same id)."""
         return {r.old_name: r.new_name for r in self.renamed}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": _sorted_dicts(self.added, "id", "name"),
-            "removed": _sorted_dicts(self.removed, "id", "name"),
-            "renamed": _sorted_dicts(self.renamed, "id"),
-            "renumbered": _sorted_dicts(self.renumbered, "name"),
-            "parent_changed": _sorted_dicts(self.parent_changed, "id", "name"),
-            "color_changed": _sorted_dicts(self.color_changed, "id", "name"),
-            "role_changed": _sorted_dicts(self.role_changed, "id", "name"),
-            "instances_changed": _sorted_dicts(self.instances_changed, "id", "name"),
-            "other_changed": _sorted_dicts(self.other_changed, "id", "name", "field"),
-        }
-
 
 @dataclass(frozen=True)
-class OntologyDiff:
+class OntologyDiff(Record):
     """Changes to one ontology. ``status`` is ``added``, ``removed`` or ``changed``."""
 
     name: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
     nodes: ClassesDiff = ClassesDiff()
     special: ClassesDiff = ClassesDiff()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "nodes": self.nodes.to_dict(),
-            "special": self.special.to_dict(),
-        }
-
 
 @dataclass(frozen=True)
-class DatasetDiff:
+class DatasetDiff(Record):
     """Changes to one dataset taxonomy (its native classes)."""
 
     name: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
     classes: ClassesDiff = ClassesDiff()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "classes": self.classes.to_dict(),
-        }
 
 
 @dataclass(frozen=True)
-class Target:
+class Target(Record):
     """Where a native class goes: a node or special value name, its id, and the rule's kind.
 
     ``node_id`` is ``None`` when the ontology is not in the set (or does not know the name).
@@ -394,12 +174,9 @@ class Target:
     node_id: int | None = None
     special: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"to": self.to, "kind": self.kind, "node_id": self.node_id, "special": self.special}
-
 
 @dataclass(frozen=True)
-class TargetChange:
+class TargetChange(Record):
     """One native class whose rule changed.
 
     ``change`` is ``remapped`` (another target), ``target_renamed`` (same node, renamed),
@@ -412,18 +189,9 @@ class TargetChange:
     old: Target | None
     new: Target | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "change": self.change,
-            "old": self.old.to_dict() if self.old else None,
-            "new": self.new.to_dict() if self.new else None,
-        }
-
 
 @dataclass(frozen=True)
-class Merge:
+class Merge(Record):
     """New target ``into`` receives native classes that went to different targets before."""
 
     into: str
@@ -437,7 +205,7 @@ class Merge:
 
 
 @dataclass(frozen=True)
-class Split:
+class Split(Record):
     """Old target ``source`` whose native classes now go to different targets."""
 
     source: str
@@ -451,40 +219,28 @@ class Split:
 
 
 @dataclass(frozen=True)
-class MappingDiff:
+class MappingDiff(Record):
     """Changes to one (dataset, ontology) mapping."""
 
     dataset: str
     ontology: str
     status: str
-    fields: tuple[FieldChange, ...] = ()
-    targets: tuple[TargetChange, ...] = ()
-    merges: tuple[Merge, ...] = ()
-    splits: tuple[Split, ...] = ()
-    notes_changed: tuple[int, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "ontology": self.ontology,
-            "status": self.status,
-            "fields": _sorted_dicts(self.fields, "field"),
-            "targets": sorted((t.to_dict() for t in self.targets), key=lambda r: r["id"]),
-            "merges": sorted((m.to_dict() for m in self.merges), key=lambda r: r["into"]),
-            "splits": sorted((s.to_dict() for s in self.splits), key=lambda r: r["source"]),
-            "notes_changed": sorted(self.notes_changed),
-        }
+    fields: tuple[FieldChange, ...] = field(default=(), metadata=sorted_by("field"))
+    targets: tuple[TargetChange, ...] = field(default=(), metadata=sorted_by("id"))
+    merges: tuple[Merge, ...] = field(default=(), metadata=sorted_by("into"))
+    splits: tuple[Split, ...] = field(default=(), metadata=sorted_by("source"))
+    notes_changed: tuple[int, ...] = field(default=(), metadata=sorted_by())
 
 
 @dataclass(frozen=True)
-class TaxonomyDiff:
+class TaxonomyDiff(Record):
     """Everything that changed between two taxonomy sets (only changed entries are listed)."""
 
     old: str
     new: str
-    ontologies: tuple[OntologyDiff, ...] = ()
-    datasets: tuple[DatasetDiff, ...] = ()
-    mappings: tuple[MappingDiff, ...] = ()
+    ontologies: tuple[OntologyDiff, ...] = field(default=(), metadata=sorted_by("name"))
+    datasets: tuple[DatasetDiff, ...] = field(default=(), metadata=sorted_by("name"))
+    mappings: tuple[MappingDiff, ...] = field(default=(), metadata=sorted_by("dataset", "ontology"))
 
     @property
     def changed(self) -> bool:
@@ -500,16 +256,8 @@ class TaxonomyDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "old": self.old,
-            "new": self.new,
-            "changed": self.changed,
-            "ontologies": sorted((o.to_dict() for o in self.ontologies), key=lambda r: r["name"]),
-            "datasets": sorted((d.to_dict() for d in self.datasets), key=lambda r: r["name"]),
-            "mappings": sorted(
-                (m.to_dict() for m in self.mappings), key=lambda r: (r["dataset"], r["ontology"])
-            ),
-        }
+        d = self.fields_dict()
+        return {"old": d.pop("old"), "new": d.pop("new"), "changed": self.changed, **d}
 
 
 # --------------------------------------------------------------------------------------------

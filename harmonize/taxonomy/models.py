@@ -210,24 +210,28 @@ class SemanticLayer(_Model):
     path: Templates = Field(
         description="Path template(s) with {stem} (and {split}); alternatives: first found wins."
     )
-    encoding: Literal["index", "palette", "rgb", "instance16"] = Field(
+    encoding: Literal["index", "palette", "rgb", "instance16", "packed16"] = Field(
         "index",
         description=(
             "`index`: the stored single-channel value (grey, or a palette PNG's index, never "
             "its colour); `palette`: like index, but the PNG must be a palette image; `rgb`: "
             "an RGB PNG whose colours are the `color`s of the classes; `instance16`: a 16-bit "
-            "PNG holding `class * divisor + i` on instance pixels and the class elsewhere."
+            "PNG holding `class * divisor + i` on instance pixels and the class elsewhere; "
+            "`packed16`: a 16-bit PNG holding `class * divisor + i` on every pixel, `i` "
+            "numbering the objects of the classes with `instances: true` (from 0) and not read "
+            "on the other classes (Mapillary Vistas' instances PNGs)."
         ),
     )
     dtype: Literal["uint8", "uint16"] = "uint8"
-    divisor: int | None = Field(None, ge=2, description="instance16: the K of class*K+i.")
+    divisor: int | None = Field(None, ge=2, description="instance16, packed16: the K of class*K+i.")
 
     @model_validator(mode="after")
     def _check(self) -> SemanticLayer:
-        if (self.encoding == "instance16") != (self.divisor is not None):
-            raise ValueError("`divisor` is given exactly when encoding is instance16")
-        if self.encoding == "instance16" and self.dtype != "uint16":
-            raise ValueError("encoding instance16 needs dtype uint16")
+        packed = self.encoding in ("instance16", "packed16")
+        if packed != (self.divisor is not None):
+            raise ValueError("`divisor` is given exactly when encoding is instance16 or packed16")
+        if packed and self.dtype != "uint16":
+            raise ValueError(f"encoding {self.encoding} needs dtype uint16")
         if self.encoding == "rgb" and self.dtype != "uint8":
             raise ValueError("encoding rgb takes no dtype (the class values are the ids)")
         return self
@@ -285,8 +289,10 @@ class Layout(_Model):
                     "without a split list (splits.list), {split} must be a folder in every "
                     "semantic.path template"
                 )
-        if self.instance is not None and self.semantic.encoding == "instance16":
-            raise ValueError("instance16 labels carry their instances; drop the instance layer")
+        if self.instance is not None and self.semantic.encoding in ("instance16", "packed16"):
+            raise ValueError(
+                f"{self.semantic.encoding} labels carry their instances; drop the instance layer"
+            )
         return self
 
 

@@ -49,7 +49,7 @@ from harmonize.errors import ConfigError, TaxonomyError
 from harmonize.taxonomy import hierarchy as h
 from harmonize.taxonomy.catalog import list_files, load_mapping, load_ontology, load_taxonomy
 from harmonize.taxonomy.checks import check_ontology, smallest_uint
-from harmonize.taxonomy.compile import _pick_encoding, compile_mapping, file_values
+from harmonize.taxonomy.compile import _pick_encoding, compile_mapping, file_values, lookup_tables
 from harmonize.taxonomy.loader import source_of
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 from harmonize.types import CompiledMapping
@@ -401,16 +401,17 @@ def evaluation_mapping(
     if dtype_name is None:  # pragma: no cover - ids beyond uint64
         raise TaxonomyError(f"target ids of {target_name!r} do not fit an unsigned dtype")
     dtype = np.dtype(dtype_name)
-    lut = np.full(top + 1, ign.id, dtype=dtype)
-    declared = np.zeros(top + 1, dtype=bool)
-    keep = np.zeros(top + 1, dtype=bool)
     bg_id = bg.id if bg is not None else None
-    for x_id, t in chosen.items():
-        lut[x_id] = t.id
-        declared[x_id] = True
-        keep[x_id] = t.thing and t.role == "class" and t.id != ign.id
-    for arr in (lut, declared, keep):
-        arr.setflags(write=False)
+    lut, declared, keep = lookup_tables(
+        (
+            (x_id, t.id, t.thing and t.role == "class" and t.id != ign.id)
+            for x_id, t in chosen.items()
+        ),
+        lo=0,
+        hi=top,
+        fill=ign.id,
+        dtype=dtype,
+    )
     class_names = {t.id: t.name for t in targets if t.id >= 0}
     class_names[ign.id] = ign.name
     return CompiledMapping(

@@ -132,8 +132,11 @@ LIST_LAYOUT = """\
         '  splits: {names: [a]}\n  image: "i/{split}/{stem}.png"\n'
         '  semantic: {path: "l/{split}/{stem}.png", encoding: index, dtype: uint16}\n'
         '  instance: {path: "o/{split}/{stem}.png", dtype: uint16}\n',
+        '  splits: {names: [a, b]}\n  image: "{split}/images/{stem}.jpg"\n'
+        '  semantic: {path: "{split}/instances/{stem}.png", encoding: packed16, dtype: uint16, '
+        "divisor: 256}\n",
     ],
-    ids=["palette+list+instances", "instance16+folders", "uint16-index"],
+    ids=["palette+list+instances", "instance16+folders", "uint16-index", "packed16+folders"],
 )
 def test_generator_and_reader_agree(declare, tmp_path: Path, layout: str) -> None:
     declare(layout)
@@ -150,6 +153,27 @@ def test_generator_and_reader_agree(declare, tmp_path: Path, layout: str) -> Non
             table = dict(zip(s.instance_ids.tolist(), s.instance_classes.tolist(), strict=True))
             assert table == truth.instance_classes
     assert any(t.instance_classes for t in res.samples.values())
+
+
+def test_packed16_matches_a_hand_made_map(declare, tmp_path: Path) -> None:
+    # Mapillary Vistas' instances PNGs: class * 256 + i on every pixel; every value of a class
+    # with instances is one object (i from 0), i is not read elsewhere.
+    declare(
+        '  splits: {names: [a]}\n  image: "{split}/images/{stem}.png"\n'
+        '  semantic: {path: "{split}/instances/{stem}.png", encoding: packed16, dtype: uint16, '
+        "divisor: 256}\n"
+    )
+    raw = np.array([[1 * 256 + 0, 1 * 256 + 0, 1 * 256 + 7], [2 * 256, 2 * 256 + 3, 0]], np.uint16)
+    (tmp_path / "d" / "a" / "images").mkdir(parents=True)
+    _io.write_png(tmp_path / "d" / "a" / "instances" / "x.png", raw)
+    Image.new("RGB", (3, 2)).save(tmp_path / "d" / "a" / "images" / "x.png")
+    s = datasets.open_reader("toy", tmp_path / "d").read(
+        datasets.open_reader("toy", tmp_path / "d").list_refs()[0]
+    )
+    np.testing.assert_array_equal(s.semantic, [[1, 1, 1], [2, 2, 0]])
+    # car (1) has instances: objects 257 and 264 (value + 1); road (2) and background: none
+    np.testing.assert_array_equal(s.instance, [[257, 257, 264], [0, 0, 0]])
+    assert s.instance_ids.tolist() == [257, 264] and s.instance_classes.tolist() == [1, 1]
 
 
 def test_list_ids_with_a_path_are_refused(declare, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_6_storage_credentials_never_reach_the_store(tmp_path: Path, monkeypatch
     from typer.testing import CliRunner
 
     from harmonize.cli import app
-    from harmonize.store.writer import open_group
+    from harmonize.store._zarr import open_group
 
     class KeyedMemory(MemoryFileSystem):  # an in-memory "cloud" filesystem taking credentials
         protocol = "keyedmem"

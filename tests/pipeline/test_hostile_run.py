@@ -209,8 +209,6 @@ def test_polygon_warnings_reach_the_report_and_the_store(tmp_path: Path) -> None
 
 
 def test_run_summary_lists_the_warnings(tmp_path: Path, capsys) -> None:
-    from harmonize.cli.run import _summary_table
-
     cfg, res = _cfg(tmp_path, "nuclei_merged.yaml", "monusac", on_error="skip")
     xml = sorted(res.root.rglob("*.xml"))[0]
     lines = xml.read_text().splitlines()
@@ -220,7 +218,7 @@ def test_run_summary_lists_the_warnings(tmp_path: Path, capsys) -> None:
     report = run(cfg, workers=1)
     assert report.warnings
     capsys.readouterr()
-    _summary_table(report)
+    report.print_summary()
     out = capsys.readouterr().out
     assert f"{len(report.warnings)} warnings" in out
     flat = "".join(out.split())  # rich wraps long lines at the terminal width

@@ -176,7 +176,7 @@ def test_a_worker_whose_coordinator_died_does_not_commit(tmp_path: Path) -> None
     (tmp_path / "task.pkl").write_bytes(pickle.dumps(task))
     code = (
         "import os, pickle, sys\n"
-        "import importlib; r = importlib.import_module('harmonize.pipeline.run')\n"
+        "import importlib; r = importlib.import_module('harmonize.pipeline.execute')\n"
         "r._COORDINATOR_PID = os.getppid() + 1000000  # not our parent: it died\n"
         f"r.process_shard(pickle.loads(open({str(tmp_path / 'task.pkl')!r}, 'rb').read()))\n"
         "sys.exit(0)\n"
@@ -192,7 +192,7 @@ def test_worker_watchdog_ends_an_orphan_without_pdeathsig(tmp_path: Path) -> Non
     parent dies."""
     worker = (
         "import os, time\n"
-        "import importlib; r = importlib.import_module('harmonize.pipeline.run')\n"
+        "import importlib; r = importlib.import_module('harmonize.pipeline.execute')\n"
         "r._COORDINATOR_PID = os.getppid()\n"
         "import threading\n"
         "threading.Thread(target=r._watch_coordinator, args=(0.05,), daemon=True).start()\n"
@@ -291,7 +291,7 @@ def test_a_task_that_kills_its_dask_worker_is_an_executor_error() -> None:
 
     from harmonize.errors import ExecutorError
 
-    run_mod = importlib.import_module("harmonize.pipeline.run")
+    run_mod = importlib.import_module("harmonize.pipeline.execute")
     # process_shard opens the task's reader first: this one ends the worker process
     killer = SimpleNamespace(reader=SimpleNamespace(open=functools.partial(os._exit, 1)))
     t0 = time.monotonic()

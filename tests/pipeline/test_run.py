@@ -325,7 +325,8 @@ def test_local_map_shares_shards_between_coordinator_and_pool(monkeypatch) -> No
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    run_mod = sys.modules["harmonize.pipeline.run"]
+    from harmonize.pipeline import execute as run_mod
+
     seen: list[tuple[int, str]] = []
 
     def fake_process_shard(task: int) -> dict:

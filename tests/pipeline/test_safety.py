@@ -134,7 +134,7 @@ def test_sample_weights_do_not_change_random_draws(tmp_path: Path) -> None:
 
 
 def test_training_set_of_an_incomplete_store_pickles(tmp_path: Path) -> None:
-    from harmonize.store.writer import open_group
+    from harmonize.store._zarr import open_group
 
     cfg = nuclei_config(tmp_path)
     run(cfg, workers=1)

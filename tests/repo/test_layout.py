@@ -47,6 +47,29 @@ FORBIDDEN = {
     "engine": ("pydantic", "yaml", "zarr", "harmonize.taxonomy", "harmonize.store"),
     "store": ("harmonize.datasets",),
     "taxonomy": ("numba", "zarr", "harmonize.datasets", "harmonize.store"),
+    # the pipeline runs readers into stores; it never renders reports or reaches into the CLI
+    "pipeline": ("harmonize.cli", "harmonize.report", "harmonize.export", "harmonize.lookalike"),
+    # reports read stores and taxonomies (and run configs through the pipeline's resolution)
+    "report": (
+        "harmonize.cli",
+        "harmonize.datasets",
+        "harmonize.lookalike",
+        "harmonize.engine",
+        "harmonize.export",
+        "harmonize.leakage",
+    ),
+    # leakage works on store images only
+    "leakage": (
+        "harmonize.cli",
+        "harmonize.pipeline",
+        "harmonize.report",
+        "harmonize.datasets",
+        "harmonize.lookalike",
+        "harmonize.taxonomy",
+        "harmonize.export",
+    ),
+    # the CLI is the top: it calls the library, never the test helpers or the generators directly
+    "cli": ("harmonize.testing", "harmonize.lookalike"),
 }
 
 
@@ -73,6 +96,79 @@ def test_import_boundaries(package: str) -> None:
             if _forbidden(mod, package):
                 bad.append(f"{path.relative_to(ROOT)} imports {mod}")
     assert not bad, "\n".join(bad)
+
+
+def test_nothing_imports_the_cli() -> None:
+    """The CLI is the top layer: no package of the library imports it (``__main__`` aside)."""
+    bad = [
+        f"{path.relative_to(ROOT)} imports {mod}"
+        for path in sorted(PKG.rglob("*.py"))
+        if path.parent.name != "cli" and path.name != "__main__.py"
+        for mod in _imports(path)
+        if mod == "harmonize.cli" or mod.startswith("harmonize.cli.")
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def _package_graph(root: Path) -> dict[str, set[str]]:
+    """Package -> the other packages of ``root`` it imports (any import, lazy ones included)."""
+    name = root.name
+    packages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    graph: dict[str, set[str]] = {p: set() for p in packages}
+    for p in packages:
+        for path in (root / p).rglob("*.py"):
+            for mod in _imports(path):
+                parts = mod.split(".")
+                if parts[0] == name and len(parts) > 1 and parts[1] in packages and parts[1] != p:
+                    graph[p].add(parts[1])
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every cycle of ``graph`` found by a depth-first search (each as a closed path)."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                found.append([*path[path.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def test_no_import_cycles_between_packages() -> None:
+    """Imports between harmonize's packages flow one way (lazy imports inside functions count)."""
+    cycles = _cycles(_package_graph(PKG))
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_finds_a_planted_cycle(tmp_path: Path) -> None:
+    """The control: a package tree with a lazy a -> b -> c -> a import is reported, one with the
+    back-edge removed is not."""
+    root = tmp_path / "toy"
+    for p, body in {
+        "a": "from toy.b import x\n",
+        "b": "import toy.c.deep\n",
+        "c": "def f():\n    from toy.a import y\n",
+        "d": "import toy.a\n",
+    }.items():
+        (root / p).mkdir(parents=True)
+        (root / p / "__init__.py").write_text("")
+        (root / p / "mod.py").write_text(body)
+    (root / "c" / "deep.py").write_text("")
+    graph = _package_graph(root)
+    assert graph == {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    (root / "c" / "mod.py").write_text("def f():\n    pass\n")
+    assert _cycles(_package_graph(root)) == []
 
 
 def test_datasets_may_use_only_the_engine_kernels() -> None:

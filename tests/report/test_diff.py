@@ -15,9 +15,10 @@ import yaml
 from typer.testing import CliRunner
 
 from harmonize.cli import app
-from harmonize.report.diff import DiffReport, render, store_impact
-from harmonize.taxonomy.diff import TaxonomySet, diff
+from harmonize.report.diff_report import DiffReport, render, store_impact
+from harmonize.taxonomy.diff import diff
 from harmonize.taxonomy.loader import validate_data
+from harmonize.taxonomy.sets import TaxonomySet
 
 TAX = Path(__file__).resolve().parents[2] / "taxonomies"
 LEVEL = ["epithelial", "immune", "stromal", "dead", "other"]

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 import harmonize
 from harmonize.cli import app
 from harmonize.errors import ConfigError, TaxonomyError
-from harmonize.taxonomy.diff import diff, load_git_rev, load_set
+from harmonize.taxonomy.diff import diff
+from harmonize.taxonomy.sets import load_git_rev, load_set
 
 ONTO_OLD = """
 kind: ontology

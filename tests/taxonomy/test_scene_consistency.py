@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harmonize.errors import TaxonomyError
 from harmonize.taxonomy import (
     DatasetTaxonomy,
     Mapping,
@@ -689,7 +690,8 @@ def rule_colours(f: SceneFiles) -> list[str]:
     coco-stuff-171 nodes = their native class's colour; scene nodes are distinct, differ from the
     special colours, and follow the documented order: the Cityscapes colour of the class mapped
     to the node, else the COCO-Stuff colour, else (only when those are another node's colour)
-    VOClabelcolormap(k) with k >= 256 (Cityscapes polegroup has pole's colour in labels.py)."""
+    VOClabelcolormap(k) with k >= 256 (Cityscapes polegroup has pole's colour in labels.py), or
+    VOClabelcolormap(1024 + id) for the nodes added with the issue-14 datasets."""
     out = []
     for d in ("pascal_voc", "coco_stuff"):
         for c in f.datasets[d].classes:
@@ -721,7 +723,8 @@ def rule_colours(f: SceneFiles) -> list[str]:
     for n in nodes.values():
         cands = [source[n.name].get(d) for d in ("cityscapes", "coco_stuff")]
         free = [c for c in cands if c is not None and owner.get(c, n.name) == n.name]
-        if n.color != (free[0] if free else n.color) or (not free and n.color not in fallback):
+        spare = n.color in fallback or n.color == voc_colormap(1024 + n.id)  # new nodes: 1024+id
+        if n.color != (free[0] if free else n.color) or (not free and not spare):
             out.append(f"scene {n.name!r}: colour {n.color} not from its sources {cands}")
     return out
 
@@ -979,6 +982,11 @@ def test_negative_scene_back_to_uint8(tmp_path: Path) -> None:
     def edit(data: dict[str, Any]) -> None:
         data["dtype"] = "uint8"
 
+    scene = yaml.safe_load((SHIPPED / "ontologies" / "scene.yaml").read_text(encoding="utf-8"))
+    if max(int(n["id"]) for n in scene["nodes"]) > 255:  # the loader refuses before the rule
+        with pytest.raises(TaxonomyError, match="does not fit dtype uint8"):
+            _broken(tmp_path, {"ontologies/scene.yaml": edit})
+        return
     files = _broken(tmp_path, {"ontologies/scene.yaml": edit})
     _problems(rule_scene_ids, files, "scene: dtype uint8")
 

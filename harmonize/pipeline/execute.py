@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,9 @@ from harmonize.pipeline.config import (
     with_storage_options,
 )
 from harmonize.pipeline.plan import ShardTask, make_plan
+from harmonize.pipeline.report import RunReport
 
-__all__ = ["RunReport", "process_shard", "run"]
+__all__ = ["process_shard", "run"]
 
 _READERS: dict[Any, Any] = {}
 #: per worker process: readers and open stores, reused across the shards the worker writes
@@ -127,8 +127,10 @@ def _init_worker(coordinator_pid: int, abort: Any, interval: float = WATCH_INTER
 
 def process_shard(task: ShardTask) -> dict[str, Any]:
     """Read, remap and write one shard (runs in a worker). Returns the shard summary."""
+    from harmonize.datasets.base import Skipped
     from harmonize.engine.sample import remap_sample
-    from harmonize.store.writer import ShardSample, open_group, store_io, write_shard
+    from harmonize.store._zarr import open_group
+    from harmonize.store.writer import ShardSample, store_io, write_shard
 
     _exit_if_coordinator_gone()
     key = repr(task.reader)
@@ -161,12 +163,7 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
                     start + j,
                     None,
                     None,
-                    {
-                        "sample_id": ref.sample_id,
-                        "path": str(exc.path) if exc.path else None,
-                        "error": str(exc),
-                        "kind": type(exc).__name__,
-                    },
+                    Skipped.from_error(ref.sample_id, exc).to_dict(),
                 )
             )
     gkey = (task.url, task.plan_digest)  # a new plan (or an overwritten store) reopens it
@@ -188,52 +185,6 @@ def process_shard(task: ShardTask) -> dict[str, Any]:
         )
     summary["source"] = task.layout.name
     return summary
-
-
-@dataclass
-class RunReport:
-    """What a run did: per-source sample counts, skipped samples with reasons, timings."""
-
-    name: str
-    store: str
-    samples: int = 0
-    written: int = 0
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    #: reader warnings of written samples: source, sample_id, path, line, region_id, message
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
-    shards: int = 0
-    resumed_shards: int = 0
-    #: samples (written or skipped) that this run processed itself; ``--resume`` leaves out the
-    #: shards an earlier run committed, so ``samples_per_second`` measures this run's work only
-    processed: int = 0
-    seconds: float = 0.0
-    executor: str = "local"
-    workers: int = 1
-    #: findings of the leakage check (``LeakageReport.to_dict()``) when it ran
-    leakage: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        extra = {} if self.leakage is None else {"leakage": self.leakage}
-        return {
-            "name": self.name,
-            "store": self.store,
-            "samples": self.samples,
-            "written": self.written,
-            "skipped": self.skipped,
-            "warnings": self.warnings,
-            "per_source": self.per_source,
-            "shards": self.shards,
-            "resumed_shards": self.resumed_shards,
-            "processed": self.processed,
-            "seconds": round(self.seconds, 3),
-            "executor": self.executor,
-            "workers": self.workers,
-            "samples_per_second": (
-                round(self.processed / self.seconds, 2) if self.seconds and self.processed else None
-            ),
-            **extra,
-        }
 
 
 def _warm_worker() -> None:
@@ -583,7 +534,8 @@ CREATING_GRACE_SECONDS = 600.0
 def _refuse_recent_creation(url: str, so: dict | None) -> None:
     """Remote stores are not locked: a store another run started creating recently is refused
     (it may be alive); one older than :data:`CREATING_GRACE_SECONDS` is taken as crashed."""
-    from harmonize.store.writer import open_group, parse_utc_timestamp
+    from harmonize.store._zarr import open_group
+    from harmonize.store.writer import parse_utc_timestamp
 
     meta = open_group(url, mode="r", storage_options=so).attrs.get("harmonize") or {}
     since = parse_utc_timestamp(meta.get("creating_since"))
@@ -610,11 +562,10 @@ def _execute(
 ) -> RunReport:
     """The body of :func:`run` (``used[0]`` is set when the pool ran shard tasks)."""
     from harmonize._version import __version__
+    from harmonize.store._zarr import open_group, shard_summaries
     from harmonize.store.writer import (
         create_store,
         finalize,
-        open_group,
-        shard_summaries,
         store_io,
         store_state,
         utc_timestamp,
@@ -760,7 +711,7 @@ def _execute(
 def _add_leakage(group, url: str, report: RunReport, so: dict | None) -> None:
     """Run the leakage check on the finished store; record it in the report and the store."""
     from harmonize.leakage import find_leakage
-    from harmonize.store.reader import open_store
+    from harmonize.store.access import open_store
 
     store = open_store(url, storage_options=so)
     if not any("image" in lay.layers for lay in store.layouts):

@@ -37,8 +37,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harmonize.report.render import Lines, Section, Swatch, Table
-from harmonize.taxonomy.diff import TaxonomyDiff, TaxonomySet, rename_maps
+from harmonize._records import Record, sorted_by
+from harmonize.report.document import Lines, Section, Swatch, Table
+from harmonize.taxonomy.diff import TaxonomyDiff, rename_maps
+from harmonize.taxonomy.sets import TaxonomySet
 
 __all__ = [
     "DiffReport",
@@ -58,7 +60,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ImpactGroup:
+class ImpactGroup(Record):
     """One stored output class of one source whose native classes (some or all) move.
 
     Attributes
@@ -117,7 +119,7 @@ class ImpactGroup:
 
 
 @dataclass(frozen=True)
-class Relabel:
+class Relabel(Record):
     """A renumbered output class: its stored pixels and instances change id (not class)."""
 
     source: str
@@ -127,39 +129,18 @@ class Relabel:
     pixels: int
     instances: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "name": self.name,
-            "old_id": self.old_id,
-            "new_id": self.new_id,
-            "pixels": self.pixels,
-            "instances": self.instances,
-        }
-
 
 @dataclass(frozen=True)
-class StoreImpact:
+class StoreImpact(Record):
     """Data impact of a diff on one store (see the module docstring for the method)."""
 
-    store: str
-    groups: tuple[ImpactGroup, ...] = ()
-    relabels: tuple[Relabel, ...] = ()
-    totals: dict[str, dict[str, int]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
+    sort_dicts = True  # totals: sorted by source, then by key
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "store": self.store,
-            "groups": sorted(
-                (g.to_dict() for g in self.groups), key=lambda r: (r["source"], r["output_id"])
-            ),
-            "relabels": sorted(
-                (r.to_dict() for r in self.relabels), key=lambda r: (r["source"], r["old_id"])
-            ),
-            "totals": {k: dict(sorted(v.items())) for k, v in sorted(self.totals.items())},
-            "warnings": sorted(self.warnings),
-        }
+    store: str
+    groups: tuple[ImpactGroup, ...] = field(default=(), metadata=sorted_by("source", "output_id"))
+    relabels: tuple[Relabel, ...] = field(default=(), metadata=sorted_by("source", "old_id"))
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = field(default=(), metadata=sorted_by())
 
 
 def _ontology_view(store: Any, new: TaxonomySet, name: str) -> tuple[dict, dict, str]:
@@ -413,7 +394,7 @@ def _fields_lines(fields: list[dict[str, Any]]) -> Lines | None:
 
 
 def diff_sections(report: DiffReport | TaxonomyDiff) -> list[Section]:
-    """The report as renderer-neutral sections (see :mod:`harmonize.report.render`)."""
+    """The report as renderer-neutral sections (see :mod:`harmonize.report.document`)."""
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)
     d = report.to_dict()
@@ -535,7 +516,7 @@ def render(report: DiffReport | TaxonomyDiff, fmt: str) -> str:
     ValueError
         On an unknown format.
     """
-    from harmonize.report.render import render_html, render_markdown
+    from harmonize.report.document import render_html, render_markdown
 
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)
@@ -552,7 +533,7 @@ def render(report: DiffReport | TaxonomyDiff, fmt: str) -> str:
 
 def print_text(report: DiffReport | TaxonomyDiff, console: Any) -> None:
     """Print the report with rich to ``console``."""
-    from harmonize.report.render import render_text
+    from harmonize.report.document import render_text
 
     if isinstance(report, TaxonomyDiff):
         report = DiffReport(report)

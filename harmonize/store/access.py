@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from harmonize.errors import StoreError
+from harmonize.store._zarr import open_group, shard_summaries
 from harmonize.store.layout import FORMAT, SourceLayout
-from harmonize.store.writer import open_group, shard_summaries
 
 __all__ = ["OntologyTable", "Sample", "Store", "label_space_arrays", "open_store"]
 
@@ -411,6 +411,25 @@ class Store:
             ins += g["instance_counts"][local]
         return {"class_ids": self.class_ids, "pixels": pix, "instances": ins}
 
+    @classmethod
+    def open(
+        cls, url: str, *, allow_incomplete: bool = False, storage_options: dict | None = None
+    ) -> Store:
+        """What :func:`open_store` does (a :class:`~harmonize.store.training.TrainingSet` reopens
+        its store through it in DataLoader workers, without importing this module)."""
+        group = open_group(str(url), mode="r", storage_options=storage_options)
+        store = cls(
+            group, str(url), allow_incomplete=allow_incomplete, storage_options=storage_options
+        )
+        if not store.complete and not allow_incomplete:
+            prog = ", ".join(f"{k} {a}/{b} shards" for k, (a, b) in store.progress().items())
+            raise StoreError(
+                f"store is incomplete (the run stopped half-way: {prog}); finish it with "
+                "`harmonize run CONFIG --resume`, or open with allow_incomplete=True",
+                path=url,
+            )
+        return store
+
     def training_set(self, **kwargs: Any):
         """Random-access patches for training; see :class:`harmonize.store.training.TrainingSet`."""
         from harmonize.store.training import TrainingSet
@@ -440,15 +459,4 @@ def open_store(
     >>> s.source, s.split, s.semantic.shape == (s.height, s.width)
     ('consep', 'train', True)
     """
-    group = open_group(str(url), mode="r", storage_options=storage_options)
-    store = Store(
-        group, str(url), allow_incomplete=allow_incomplete, storage_options=storage_options
-    )
-    if not store.complete and not allow_incomplete:
-        prog = ", ".join(f"{k} {a}/{b} shards" for k, (a, b) in store.progress().items())
-        raise StoreError(
-            f"store is incomplete (the run stopped half-way: {prog}); finish it with "
-            "`harmonize run CONFIG --resume`, or open with allow_incomplete=True",
-            path=url,
-        )
-    return store
+    return Store.open(url, allow_incomplete=allow_incomplete, storage_options=storage_options)
