@@ -1,3 +1,5 @@
+"""``python -m harmonize``: the command line."""
+
 from harmonize.cli import main
 
 main()

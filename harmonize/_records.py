@@ -12,7 +12,7 @@ differs from its fields (a computed key, a renamed key) overrides ``to_dict`` an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = ["Record", "jsonable", "sorted_by"]
@@ -28,7 +28,7 @@ def jsonable(value: Any, *, sort_dicts: bool = False) -> Any:
     if isinstance(value, tuple | list):
         return [jsonable(v, sort_dicts=sort_dicts) for v in value]
     if isinstance(value, Mapping):
-        items = value.items()
+        items: Iterable[tuple[Any, Any]] = value.items()
         if sort_dicts:
             items = sorted(items, key=lambda kv: str(kv[0]))
         return {str(k): jsonable(v, sort_dicts=sort_dicts) for k, v in items}

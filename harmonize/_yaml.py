@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from harmonize.errors import HarmonizeError, MissingFileError, TaxonomyError
 
@@ -190,7 +191,7 @@ class _Walker:
                 return self.mapping(node, loc)
         finally:
             self.active.discard(id(node))
-        raise self.error(node, f"unsupported YAML node {node.id}")  # pragma: no cover
+        raise self.error(node, f"unsupported YAML node {type(node).__name__}")  # pragma: no cover
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag == _TIMESTAMP_TAG:  # keep dates as written, never datetime objects
@@ -306,7 +307,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _message(err: dict[str, Any], cls: type[BaseModel], data: Any, loc: Loc) -> tuple[Loc, str]:
+def _message(err: ErrorDetails, cls: type[BaseModel], data: Any, loc: Loc) -> tuple[Loc, str]:
     kind = err["type"]
     if kind == "extra_forbidden":
         key = loc[-1] if loc else "?"
@@ -365,9 +366,9 @@ def translate_validation_error(
         rest = "; ".join(f"line {ln}: {m}" if ln else m for ln, _, m in problems[1:6])
         more = f" (+{len(problems) - 6} more)" if len(problems) > 6 else ""
         first += f"\n  also: {rest}{more}"
-    err = error(first, path=path, line=line or None)
-    err.problems = [(ln or None, m) for ln, _, m in problems]  # type: ignore[attr-defined]
-    return err
+    out = error(first, path=path, line=line or None)
+    out.problems = [(ln or None, m) for ln, _, m in problems]
+    return out
 
 
 def load_model[M: BaseModel](

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ClassIdError",
@@ -68,16 +69,22 @@ class HarmonizeError(Exception):
         )
         self.line = line
         self.reason = message
+        # every problem found, ``(line, message)``, when one error reports several (YAML validation)
+        self.problems: list[tuple[int | None, str]] = []
         super().__init__(_where(path, line) + message)
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return self.args[0] if self.args else ""
 
-    def __reduce__(self):  # keep the keyword fields across pickling (worker processes)
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # keep the keyword fields across pickling (worker processes)
         return (_rebuild, (type(self), self.reason, self.path, self.line))
 
 
-def _rebuild(cls, reason, path, line):
+def _rebuild(
+    cls: type[HarmonizeError], reason: str, path: Path | str | None, line: int | None
+) -> HarmonizeError:
     return cls(reason, path=path, line=line)
 
 

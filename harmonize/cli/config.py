@@ -13,6 +13,7 @@ app = typer.Typer(
 
 
 def register(root: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``root``."""
     root.add_typer(app, name="config")
 
 

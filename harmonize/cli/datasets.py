@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("synth")(synth)
     app.command("datasets")(list_datasets)
 
@@ -86,7 +88,7 @@ def list_datasets(
 
     from harmonize import datasets
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in datasets.names():
         try:
             spec = datasets.get(name)

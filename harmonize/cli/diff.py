@@ -12,6 +12,7 @@ FORMATS = ("text", "markdown", "json", "html")
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("diff")(diff_cmd)
     app.command("coverage")(coverage_cmd)
 

@@ -15,6 +15,7 @@ from harmonize.cli._store import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     export = typer.Typer(
         rich_markup_mode=None,
         help="Export a store to other tools' folder layouts.",

@@ -16,6 +16,7 @@ from harmonize.cli._store import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("leakage")(leakage_cmd)
 
 

@@ -16,12 +16,15 @@ from harmonize.cli._store import (
 
 
 class StatsFormat(StrEnum):
+    """Output format of ``harmonize stats``."""
+
     text = "text"
     json = "json"
     markdown = "markdown"
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("stats")(stats_cmd)
     app.command("report")(report_cmd)
 

@@ -16,6 +16,7 @@ from harmonize.cli._store import (
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("run")(run_cmd)
     app.command("demo")(demo_cmd)
     app.command("info")(info_cmd)
@@ -32,6 +33,7 @@ def _progress_bar(quiet: bool):
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        TaskID,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -47,24 +49,25 @@ def _progress_bar(quiet: bool):
         transient=False,
         console=Console(stderr=True),  # stdout stays clean for --json and pipes
     )
-    ids: dict[str, int] = {}
+    ids: dict[str, TaskID] = {}
     import time
 
-    t0 = [time.perf_counter(), None]
+    write_start: list[tuple[float, int]] = []  # (time, samples done) when writing began
 
     def cb(phase: str, done: int, total: int) -> None:
         desc = "listing samples" if phase == "plan" else "writing samples"
         if phase not in ids:
             ids[phase] = prog.add_task(desc, total=total or None, rate="")
             if phase == "write":
-                t0[1] = (time.perf_counter(), done)
+                write_start.append((time.perf_counter(), done))
                 if "plan" in ids:
                     prog.update(ids["plan"], total=prog.tasks[ids["plan"]].completed)
         rate = ""
-        if phase == "write" and t0[1] is not None:
-            dt = time.perf_counter() - t0[1][0]
-            if dt > 0 and done > t0[1][1]:
-                rate = f"{(done - t0[1][1]) / dt:.1f} samples/s"
+        if phase == "write" and write_start:
+            t_start, done_start = write_start[0]
+            dt = time.perf_counter() - t_start
+            if dt > 0 and done > done_start:
+                rate = f"{(done - done_start) / dt:.1f} samples/s"
         prog.update(ids[phase], completed=done, total=total or None, rate=rate)
 
     return cb, prog

@@ -7,6 +7,7 @@ Only typer is imported at module level; the library, pydantic and rich load insi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -37,6 +38,7 @@ def list_cmd(
 
     from harmonize.errors import HarmonizeError
     from harmonize.taxonomy import list_files, load_file
+    from harmonize.taxonomy.models import DatasetTaxonomy, Ontology
 
     cat = list_files()
     console = Console()
@@ -48,9 +50,9 @@ def list_cmd(
         *(("ontology", n, p) for n, p in cat.ontologies.items()),
         *(("mapping", f"{d} -> {o}", p) for (d, o), p in cat.mappings.items()),
     ]
-    records = []
+    records: list[dict[str, Any]] = []
     for kind, name, path in rows:
-        rec = {"kind": kind, "name": name, "file": str(path.relative_to(cat.root))}
+        rec: dict[str, Any] = {"kind": kind, "name": name, "file": str(path.relative_to(cat.root))}
         records.append(rec)
         try:
             model = load_file(path)
@@ -58,10 +60,10 @@ def list_cmd(
             rec["error"] = exc.reason
             table.add_row(kind, name, f"[red]invalid: {esc(exc.reason)}[/]", "", path.name)
             continue
-        if kind == "dataset":
+        if isinstance(model, DatasetTaxonomy):
             title, count = model.title, str(len(model.classes))
             rec.update(title=title, classes=len(model.classes))
-        elif kind == "ontology":
+        elif isinstance(model, Ontology):
             title, count = model.title, f"{len(model.nodes)} + {len(model.special)} special"
             rec.update(title=title, nodes=len(model.nodes), special=len(model.special))
         else:

@@ -17,6 +17,7 @@ NO_NAPARI = (
 
 
 def register(app: typer.Typer) -> None:
+    """Add this module's commands to the CLI app ``app``."""
     app.command("view")(view_cmd)
 
 

@@ -3,9 +3,15 @@
 >>> from harmonize import datasets
 >>> datasets.names()                                       # doctest: +ELLIPSIS
 ('citypersons', 'cityscapes', ...)
->>> spec = datasets.get("consep")                          # doctest: +SKIP
->>> result = spec.synthesize("/tmp/CoNSeP", n=4, seed=0)   # doctest: +SKIP
->>> reader = spec.reader(result.root)                      # doctest: +SKIP
+>>> spec = datasets.get("consep")
+>>> result = spec.synthesize(tmp / "CoNSeP", n=2, seed=0)   # a look-alike, in the native layout
+>>> reader = spec.reader(result.root)
+>>> refs = reader.list_refs()
+>>> [(r.split, r.sample_id) for r in refs]
+[('train', 'train_1'), ('train', 'train_2'), ('test', 'test_1')]
+>>> raw = reader.read(refs[0])
+>>> raw.semantic.dtype, raw.semantic.shape == raw.shape
+(dtype('uint8'), True)
 
 Where datasets come from (one mechanism: the dataset taxonomy YAML says how it is read):
 
@@ -39,7 +45,7 @@ import functools
 import importlib
 import importlib.metadata
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -94,8 +100,9 @@ class DatasetSpec:
         gen = (
             _import_generator(self.generator) if isinstance(self.generator, str) else self.generator
         )
-        if self.declaration is not None:
-            return cast(Synthesize, functools.partial(gen, self.declaration))
+        if self.declaration is not None:  # the layout generator takes the declaration first
+            layout_gen: Callable[..., Any] = gen
+            return cast(Synthesize, functools.partial(layout_gen, self.declaration))
         return gen
 
 

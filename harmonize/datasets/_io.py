@@ -26,9 +26,12 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 from harmonize.errors import (
     CorruptFileError,
@@ -261,9 +264,10 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     except OSError:
         return None
     # IHDR is the first chunk: signature(8) length(4) "IHDR"(4) width(4) height(4) depth colour
-    if len(data) < 29 or data[:8] != _PNG_SIGNATURE or data[12:16] != b"IHDR":
+    size = _png_size(data)
+    if len(data) < 29 or size is None:
         return None
-    check_pixels(*_png_size(data), path)
+    check_pixels(*size, path)
     depth, colour = data[24], data[25]
     if depth not in (8, 16) or colour not in colour_types:
         return None
@@ -285,7 +289,7 @@ def _decode_png_direct(path: Path, colour_types: tuple[int, ...]) -> np.ndarray 
     return arr
 
 
-def _open_pil_header(path: Path, what: str = "image"):
+def _open_pil_header(path: Path, what: str = "image") -> PILImage:
     """``Image.open`` (header only) with the pixel limit applied before anything is decoded.
 
     Pillow's own decompression-bomb check (a warning above ``Image.MAX_IMAGE_PIXELS``, an error
@@ -323,7 +327,7 @@ def _open_pil_header(path: Path, what: str = "image"):
     return img
 
 
-def _open_pil(path: Path):
+def _open_pil(path: Path) -> PILImage:
     from PIL import UnidentifiedImageError
 
     img = _open_pil_header(path)
@@ -351,10 +355,10 @@ def read_image_rgb(path: str | Path) -> np.ndarray:
     """
     p = require_file(path, "image")
     if p.suffix.lower() in _TIFF_SUFFIXES:
-        arr = _read_tiff_page(p)
-    elif (arr := _decode_png_direct(p, (0, 2, 6))) is not None:
-        pass
+        arr: np.ndarray | None = _read_tiff_page(p)
     else:
+        arr = _decode_png_direct(p, (0, 2, 6))
+    if arr is None:
         img = _open_pil(p)
         if img.mode not in _DIRECT_MODES:
             img = img.convert("RGB")
@@ -367,7 +371,7 @@ def _read_tiff_page(p: Path) -> np.ndarray:
 
     try:
         with tifffile.TiffFile(p) as tif:
-            page = tif.pages[0]
+            page = tif.pages.first
             check_pixels(page.imagelength, page.imagewidth, p)
             arr = page.asarray()
             if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and arr.ndim == 3:
@@ -385,7 +389,7 @@ def _read_tiff_page(p: Path) -> np.ndarray:
     return np.asarray(img)
 
 
-def _open_pil_or_none(path: Path):
+def _open_pil_or_none(path: Path) -> PILImage | None:
     try:
         return _open_pil(path)
     except CorruptFileError:
@@ -399,7 +403,7 @@ def read_tiff_size(path: str | Path) -> tuple[int, int]:
     p = require_file(path, "image")
     try:
         with tifffile.TiffFile(p) as tif:
-            page = tif.pages[0]
+            page = tif.pages.first
             hw = int(page.imagelength), int(page.imagewidth)
     except Exception as exc:  # tifffile raises many types on corrupt files
         raise CorruptFileError(f"cannot read TIFF header ({exc})", path=p) from exc

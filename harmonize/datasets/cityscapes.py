@@ -40,7 +40,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -371,7 +371,7 @@ class CityscapesReader(Reader):
     """
 
     name = "cityscapes"
-    split_names = ("train", "val", "test", "train_extra")
+    split_names: ClassVar[tuple[str, ...]] = ("train", "val", "test", "train_extra")
     layout_hint = (
         "expected {root}/leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png and "
         "{root}/gtFine/{split}/{city}/{stem}_gtFine_{labelIds.png,instanceIds.png,polygons.json}"

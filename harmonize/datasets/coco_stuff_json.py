@@ -170,7 +170,8 @@ def decode_annotations(
                 counts = seg["counts"]
                 if isinstance(counts, list):  # uncompressed RLE
                     runs = [int(c) for c in counts]
-                    rle = cocomask.frPyObjects(dict(seg), h, w)
+                    # an uncompressed RLE (list counts) is valid input; the stubs miss it
+                    rle = cocomask.frPyObjects(dict(seg), h, w)  # type: ignore[call-overload]
                 elif isinstance(counts, str):
                     runs = rle_runs(counts.encode("ascii"))
                     rle = {"size": [h, w], "counts": counts.encode("ascii")}

@@ -309,7 +309,7 @@ def _votes_range(inst, sem, rank, base, votes, out, start, stop):
                         votes[run_r - 1, run_c] += run
                     run_r = r
                     run_c = c
-                    run = 1
+                    run = np.int64(1)
     i = start + n_words * per_word
     for j in range(i, stop):
         v = np.int64(inst[j])
@@ -326,7 +326,7 @@ def _votes_range(inst, sem, rank, base, votes, out, start, stop):
                     votes[run_r - 1, run_c] += run
                 run_r = r
                 run_c = c
-                run = 1
+                run = np.int64(1)
     if run:
         votes[run_r - 1, run_c] += run
 

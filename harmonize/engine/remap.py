@@ -206,6 +206,22 @@ def remap_semantic(
     counts : ndarray (n_out + 1,), int64
         Pixels per output id as written, *before* unknown pixels are added to ``ignore``: the last
         entry counts the unknown pixels (which were written as ``ignore``).
+
+    Examples
+    --------
+    CoNSeP's eight classes onto the four of ``consep-4`` (both epithelial classes become 3):
+
+    >>> import numpy as np
+    >>> from harmonize import compile_mapping, load_mapping, load_ontology, load_taxonomy
+    >>> cm = compile_mapping(
+    ...     load_taxonomy("consep"), load_ontology("consep-4"), load_mapping("consep", "consep-4")
+    ... )
+    >>> out, counts = remap_semantic(np.array([[0, 1, 2], [3, 4, 7]], np.uint8), cm)
+    >>> out
+    array([[0, 1, 2],
+           [3, 3, 4]], dtype=uint8)
+    >>> counts[:5].tolist(), int(counts[-1])  # pixels of output ids 0..4; unknown pixels
+    ([1, 1, 1, 2, 1], 0)
     """
     prep = prepare(mapping)
     src = _flat_int(np.asarray(semantic), "semantic map")

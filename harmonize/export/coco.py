@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 
 def coco_categories(onto) -> list[dict]:
+    """COCO ``categories`` of a store's ontology record: its classes, special values left out."""
     out = []
     for c in sorted(onto.classes, key=lambda c: int(c["id"])):
         if c.get("role"):
@@ -50,7 +52,7 @@ def export_coco(store, out: str | Path, *, images: str = "png") -> dict:
     cats = coco_categories(store.ontology)
     cat_ids = {c["id"] for c in cats}
     docs: dict[tuple[str, str], dict] = {}
-    summary = {"files": [], "images": 0, "annotations": 0, "skipped_instances": 0}
+    summary: dict[str, Any] = {"files": [], "images": 0, "annotations": 0, "skipped_instances": 0}
     ann_id = 0
     for s in store:
         if s.instance is None:
@@ -60,20 +62,22 @@ def export_coco(store, out: str | Path, *, images: str = "png") -> dict:
         folder = f"{s.source}_{s.split}"
         img_id = len(doc["images"]) + 1
         src = Path(s.paths[0]) if s.paths else None
-        link = (
-            images == "link"
+        linked = (
+            src
+            if images == "link"
             and src is not None
             and src.suffix.lower() in _IMAGE_EXT
             and src.is_file()
+            else None
         )
-        file_name = f"{s.sample_id}{src.suffix.lower() if link else '.png'}"
+        file_name = f"{s.sample_id}{linked.suffix.lower() if linked is not None else '.png'}"
         dest = out / "images" / folder / file_name
         if images != "none":
             dest.parent.mkdir(parents=True, exist_ok=True)
-        if link:
+        if linked is not None:
             if dest.is_symlink() or dest.exists():
                 dest.unlink()
-            os.symlink(src.resolve(), dest)
+            os.symlink(linked.resolve(), dest)
         elif images != "none" and s.image is not None:
             Image.fromarray(s.image).save(dest)
         doc["images"].append(
@@ -89,7 +93,8 @@ def export_coco(store, out: str | Path, *, images: str = "png") -> dict:
                 continue
             rle = mask_utils.encode(m)
             area, bbox = float(mask_utils.area(rle)), mask_utils.toBbox(rle)
-            rle["counts"] = rle["counts"].decode("ascii")
+            counts = rle["counts"]
+            rle["counts"] = counts.decode("ascii") if isinstance(counts, bytes) else counts
             ann_id += 1
             doc["annotations"].append(
                 {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +79,7 @@ def export_hovernet(
     lut, info = type_table(store.ontology)
     out.mkdir(parents=True, exist_ok=True)
     (out / "type_info.json").write_text(json.dumps(info, indent=1) + "\n", "utf-8")
-    summary = {"patches": 0, "skipped_samples": 0, "dirs": set()}
+    summary: dict[str, Any] = {"patches": 0, "skipped_samples": 0, "dirs": set()}
     for s in store:
         if s.instance is None or s.image is None:
             raise StoreError(f"{s.source}: HoVer-Net needs images and instances", path=store.url)

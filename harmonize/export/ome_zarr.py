@@ -170,7 +170,7 @@ def _export_source(store, lay, g, onto) -> None:
             dst[name][a:b] = block[name]
     for k, v in tables.items():
         g.create_array(k, data=v, dimension_names=("sample",))
-    for k, v in (("sample_id", ids), ("split", splits)):
+    for k, column in (("sample_id", ids), ("split", splits)):
         arr = g.create_array(
             k,
             shape=(n,),
@@ -179,4 +179,4 @@ def _export_source(store, lay, g, onto) -> None:
             dimension_names=("sample",),
             chunks=(max(1, n),),
         )
-        arr[:] = np.asarray(v, dtype=object)
+        arr[:] = np.asarray(column, dtype=object)

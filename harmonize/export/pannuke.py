@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def export_pannuke(store, out: str | Path, *, patch: int = 256, pad: bool = True
         if s.instance is None or s.image is None:
             raise StoreError(f"{s.source}: PanNuke needs images and instances", path=store.url)
         by_split.setdefault(s.split, []).append(s)
-    summary = {"folds": {}, "tiles": 0, "dropped_instances": 0, "tiles_index": {}}
+    summary: dict[str, Any] = {"folds": {}, "tiles": 0, "dropped_instances": 0, "tiles_index": {}}
     for k, split in enumerate(_fold_order(set(by_split)), 1):
         imgs, masks, types, index = [], [], [], []
         for s in by_split[split]:

@@ -449,13 +449,13 @@ def _match_geometry(
     lev_start = np.r_[0, np.cumsum(n_lev)[:-1]]
     level_scale = np.concatenate([e.windows.level_scale for e in reps])
     window, stride = reps[0].windows.window, reps[0].windows.stride
-    out = []
+    out: list[np.ndarray] = []
     for im, loc in ((ia, lu), (ib, lv)):
         lev = np.empty(len(im), np.int64)
         pos = np.empty((len(im), 2), np.uint16)
         order = np.argsort(im, kind="stable")
         bounds = np.searchsorted(im[order], np.arange(len(reps) + 1))
-        for k in np.flatnonzero(np.diff(bounds)):  # per image: windows are indexed locally
+        for k in np.flatnonzero(np.diff(bounds)).tolist():  # per image: windows are indexed locally
             at = order[bounds[k] : bounds[k + 1]]
             w = reps[k].windows
             lev[at] = w.level[loc[at]]
@@ -558,7 +558,7 @@ def find_leakage(
         When the store holds no image layer (the run did not write ``image``).
     """
     from harmonize.errors import StoreError
-    from harmonize.store.access import Store, open_store
+    from harmonize.store.access import Sample, Store, open_store
 
     st = store if isinstance(store, Store) else open_store(str(store), allow_incomplete=True)
     lacking = [lay.name for lay in st.layouts if "image" not in lay.layers]
@@ -572,12 +572,19 @@ def find_leakage(
         )
     idx = st.indices(sources, splits)
 
+    def pixels(s: Sample) -> np.ndarray:
+        if s.image is None:  # pragma: no cover - sources without an image layer are refused above
+            raise StoreError(f"{s.source}/{s.sample_id} has no image layer", path=st.url)
+        return s.image
+
     def gen() -> Iterable[tuple[ImageRef, np.ndarray]]:
         for i in idx:
             s = st[i]
-            yield ImageRef(s.source, s.split, s.sample_id, i, (s.height, s.width)), s.image
+            yield ImageRef(s.source, s.split, s.sample_id, i, (s.height, s.width)), pixels(s)
 
     def load(ref: ImageRef) -> np.ndarray:  # candidate pairs' pixels, read again from the store
-        return st[ref.index].image
+        if ref.index is None:  # pragma: no cover - every ref made by gen() has its index
+            raise StoreError(f"{ref.sample_id}: no store index to read it from", path=st.url)
+        return pixels(st[ref.index])
 
     return find_duplicates(gen(), params, progress=progress, total=len(idx), loader=load)

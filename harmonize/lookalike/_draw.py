@@ -9,6 +9,7 @@ bytes for the same arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -115,7 +116,7 @@ def scene_image(rng: np.random.Generator, semantic: np.ndarray, colors: np.ndarr
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def write_rgb(path, rgb: np.ndarray, *, alpha: bool = False) -> None:
+def write_rgb(path: str | Path, rgb: np.ndarray, *, alpha: bool = False) -> None:
     """Write an RGB uint8 image to PNG, JPEG or TIFF by extension (RGBA when ``alpha``)."""
     from pathlib import Path
 
@@ -143,7 +144,7 @@ _MAT_HEADER = b"MATLAB 5.0 MAT-file Platform: posix, Created on: Thu Jan  1 00:0
 )
 
 
-def write_mat(path, mdict: dict) -> None:
+def write_mat(path: str | Path, mdict: dict) -> None:
     """Write a MATLAB v5 ``.mat`` file with :func:`scipy.io.savemat`, byte-for-byte deterministic.
 
     scipy stamps the creation date into the 116-byte text header; it is replaced by a fixed one so

@@ -107,7 +107,9 @@ def _person(
     )
 
 
-def _blob(rng: np.random.Generator, cx: float, cy: float, r: float, h: int, w: int):
+def _blob(
+    rng: np.random.Generator, cx: float, cy: float, r: float, h: int, w: int
+) -> list[list[int]]:
     t = np.linspace(0, 2 * np.pi, 9, endpoint=False)
     rr = r * rng.uniform(0.75, 1.15, size=t.size)
     return _poly(list(zip(cx + rr * np.cos(t), cy + rr * np.sin(t), strict=True)), h, w)
@@ -254,9 +256,9 @@ def _edge_objects(objs: list[Obj], h: int, w: int, which: Sequence[str]) -> list
         )
         first_car += 1
     if "license_plate" in which:
-        car = np.asarray(objs[first_car]["polygon"])
-        x0, x1 = car[:, 0].min(), car[:, 0].max()
-        yb = car[:, 1].max()
+        car_xy = np.asarray(objs[first_car]["polygon"])
+        x0, x1 = car_xy[:, 0].min(), car_xy[:, 0].max()
+        yb = car_xy[:, 1].max()
         cx = (x0 + x1) / 2
         plate = {"label": "license plate", "polygon": _rect(cx - 1, yb - 2, cx + 1, yb - 1, h, w)}
         objs.insert(first_car + 1, plate)

@@ -73,7 +73,8 @@ def _label_map(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 def _annotation(ann_id: int, image_id: int, cat: int, mask: np.ndarray) -> dict[str, Any]:
     from pycocotools import mask as cocomask
 
-    rle = cocomask.encode(np.asfortranarray(mask[..., None].astype(np.uint8)))[0]
+    # an (H, W, 1) mask encodes to a list of one RLE; the stubs only know the 2-D form
+    rle = cocomask.encode(np.asfortranarray(mask[..., None].astype(np.uint8)))[0]  # type: ignore[literal-required]
     return {
         "id": ann_id,
         "image_id": image_id,
@@ -202,7 +203,8 @@ def _polygon_mask(h: int, w: int) -> np.ndarray:
     rasterization by ``frPyObjects``; the truth of the quirk is defined by it)."""
     from pycocotools import mask as cocomask
 
-    return cocomask.decode(cocomask.merge(cocomask.frPyObjects([list(_POLYGON_XY)], h, w))) > 0
+    polygons = [list(_POLYGON_XY)]  # float coordinates: the stubs wrongly ask for int
+    return cocomask.decode(cocomask.merge(cocomask.frPyObjects(polygons, h, w))) > 0  # type: ignore[arg-type]
 
 
 def _uncompressed(mask: np.ndarray) -> dict[str, Any]:

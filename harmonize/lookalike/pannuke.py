@@ -44,7 +44,6 @@ def _make_patch(
     Truth is painted from the drawn nuclei in channel order (later channel on top; within a channel
     later drawn on top, as the channel image itself is painted), independent of the file encoding.
     """
-
     h, w = shape
     count = 0 if quirk in ("empty", "void_patch") else max(3, h * w // 500)
     overlap = quirk == "overlap"

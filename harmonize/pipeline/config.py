@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harmonize.datasets._io import DEFAULT_MAX_PIXELS
 from harmonize.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harmonize._yaml import LineIndex
 
 __all__ = [
     "ExecutorConfig",
@@ -191,7 +194,7 @@ class RunConfig(_Model):
     # set by load_config: the folder relative paths resolve against
     _base: Path | None = None
     _path: Path | None = None
-    _lines: dict | None = None  # the YAML line index (harmonize._yaml.LineIndex), when loaded
+    _lines: LineIndex | None = None  # the YAML line index, when loaded
 
     def line_of(self, loc: tuple) -> int | None:
         """1-based line of ``loc`` (e.g. ``("sources", 0, "splits")``) in the config file, or of
@@ -341,7 +344,7 @@ def parse_storage_options(text: str | None, what: str) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"{what} is not JSON ({exc.msg})") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{what} must be a JSON object")

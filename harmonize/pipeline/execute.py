@@ -223,7 +223,8 @@ class _StopSignal:
     signal keeps its previous meaning."""
 
     def __init__(self, url: str | None, abort: Any = None) -> None:
-        self.url, self.abort, self.signum = url, abort, None
+        self.url, self.abort = url, abort
+        self.signum: int | None = None
         self._old: Any = None
 
     def __enter__(self) -> _StopSignal:
@@ -329,7 +330,8 @@ def _dask_map(
             dashboard_address=None,
         )
         client = Client(cluster)
-    address = scheduler or client.scheduler.address
+    # the address in messages: the one given, else the local cluster's
+    address = scheduler or (client.scheduler.address if client.scheduler is not None else "?")
     url = _task_url(tasks)
     futures: list = []
     # a result lost with its worker is expected here: dask's notes on it ("rescheduling", the
@@ -440,7 +442,6 @@ def run(
         the environment variable ``HARMONIZE_STORAGE_OPTIONS``: the place for credentials. They
         are used, never stored (secret-looking keys are redacted in the store's ``config``).
     """
-
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     cfg = with_storage_options(cfg, {**env_storage_options(), **(storage_options or {})})
     t0 = time.perf_counter()

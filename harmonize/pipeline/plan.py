@@ -21,6 +21,8 @@ from harmonize.store.layout import SourceLayout, default_samples_per_shard, defa
 from harmonize.types import CompiledMapping, SampleRef
 
 if TYPE_CHECKING:
+    from harmonize.datasets.base import OnError
+    from harmonize.taxonomy.compile import CoarsePolicy
     from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
 
 __all__ = [
@@ -45,7 +47,7 @@ class ReaderSpec:
     dataset: str
     root: str
     splits: tuple[str, ...] | None
-    on_error: str
+    on_error: OnError
     options: tuple[tuple[str, Any], ...] = ()
     #: Pixel limit per file (config ``limits.max_pixels``); ``None`` = the default.
     max_pixels: int | None = None
@@ -101,12 +103,14 @@ class ShardTask:
     refs: tuple[SampleRef, ...]
     mapping: CompiledMapping
     class_ids: np.ndarray
-    on_error: str
+    on_error: OnError
     plan_digest: str = ""
 
 
 @dataclass
 class Plan:
+    """A planned run: the config, the store URL, every source's plan and the ontology record."""
+
     config: RunConfig
     url: str
     sources: list[SourcePlan]
@@ -157,7 +161,7 @@ def peek_shape(reader, ref: SampleRef) -> tuple[int, int]:
     """
     own = getattr(reader, "peek_shape", None)
     if callable(own):
-        return tuple(own(ref))  # type: ignore[return-value]
+        return tuple(own(ref))
     images = getattr(reader, "images", True)
     candidates = ref.paths[:1] if images else (*ref.paths[1:], *ref.paths[:1])
     for path in candidates:
@@ -254,7 +258,7 @@ def make_plan(config: RunConfig, *, on_progress=None) -> Plan:
     add_taxonomy_dirs(taxonomies)
     onto = config_ontology(config)
     level = None
-    coarse = "keep"
+    coarse: CoarsePolicy = "keep"
     if config.level is not None and config.level.nodes:
         names = {n.name for n in onto.nodes}
         for i, node in enumerate(config.level.nodes):

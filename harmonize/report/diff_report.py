@@ -139,7 +139,7 @@ class StoreImpact(Record):
     store: str
     groups: tuple[ImpactGroup, ...] = field(default=(), metadata=sorted_by("source", "output_id"))
     relabels: tuple[Relabel, ...] = field(default=(), metadata=sorted_by("source", "old_id"))
-    totals: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    totals: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = field(default=(), metadata=sorted_by())
 
 
@@ -197,7 +197,7 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
     groups: list[ImpactGroup] = []
     relabels: list[Relabel] = []
     warnings: list[str] = []
-    totals: dict[str, dict[str, int | None]] = {}
+    totals: dict[str, dict[str, int]] = {}
     meta_maps = store.meta.get("mappings", {})
     for src in store.sources:
         info = meta_maps.get(src)
@@ -292,11 +292,11 @@ def store_impact(d: TaxonomyDiff, old: TaxonomySet, new: TaxonomySet, store: Any
             )
             groups.append(g)
             if exact:
-                tot["pixels_changed"] += pixels  # type: ignore[operator]
+                tot["pixels_changed"] += pixels
                 if inst_known:
-                    tot["instances_changed"] += instances  # type: ignore[operator]
-            tot["pixels_changed_max"] += pixels  # type: ignore[operator]
-            tot["instances_changed_max"] += instances  # type: ignore[operator]
+                    tot["instances_changed"] += instances
+            tot["pixels_changed_max"] += pixels
+            tot["instances_changed_max"] += instances
         # renumbered classes: every stored pixel / instance of them changes id
         od = d.ontology(onto_name)
         if od is not None and od.status == "changed":

@@ -8,8 +8,10 @@ the number of samples or instances. Median, 95th percentile and the log-binned h
 derived from that table, so they are exact.
 
 >>> from harmonize.report.stats import store_stats
->>> st = store_stats("out/nuclei_merged.zarr")  # doctest: +SKIP
->>> st.groups[0].sizes.median  # doctest: +SKIP
+>>> st = store_stats(nuclei_store)  # a store path ("out/nuclei_merged.zarr" after `harmonize demo`)
+>>> g = next(g for g in st.groups if g.name == "immune")  # one group per source and class
+>>> g.key["source"], g.pixels > 0, g.sizes.median > 0
+('consep', True, True)
 """
 
 from __future__ import annotations
@@ -327,7 +329,7 @@ def store_stats(
     per_source: dict[str, GroupStats] = {}
     total = GroupStats(key={})
 
-    def group(source: str, split: str, cid: int | None) -> GroupStats:
+    def group(source: str, split: str | None, cid: int | None) -> GroupStats:
         vals = {"source": source, "split": split, "class": cid}
         key = tuple(vals[k] for k in by)
         g = groups.get(key)
@@ -417,7 +419,7 @@ def store_stats(
     def sort_key(item: tuple[tuple, GroupStats]) -> tuple:
         kd = item[1].key
         return (
-            order.get(kd.get("source"), -1),
+            order.get(kd.get("source") or "", -1),
             str(kd.get("split", "")),
             kd.get("class") if kd.get("class") is not None else -1,
         )

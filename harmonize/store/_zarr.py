@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harmonize.errors import StoreError
 
@@ -85,7 +85,9 @@ def uses_zarrs() -> bool:
     return pipeline_name() == _ZARRS_PIPELINE
 
 
-def open_group(url: str, mode: str = "r", storage_options: dict | None = None):
+def open_group(
+    url: str, mode: Literal["r", "r+", "a", "w", "w-"] = "r", storage_options: dict | None = None
+):
     """Open the root group of a store at a local path or fsspec URL."""
     import zarr
     from zarr.errors import NodeNotFoundError

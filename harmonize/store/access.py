@@ -134,8 +134,8 @@ class Sample:
         return g[name][self.index, : self.height, : self.width]
 
     @cached_property
-    def semantic(self) -> np.ndarray:
-        """``(H, W)`` ontology ids."""
+    def semantic(self) -> np.ndarray | None:
+        """``(H, W)`` ontology ids (``None`` in a store without a semantic layer)."""
         return self._layer("semantic")
 
     @cached_property
@@ -157,6 +157,11 @@ class Sample:
         if "instance_offset" not in g:  # an incomplete store: read its shard's committed summary
             lay = next(x for x in self.store.layouts if x.name == self.source)
             summary = shard_summaries(self.store._group, lay)[self.index // lay.samples_per_shard]
+            if summary is None:
+                raise StoreError(
+                    f"sample {self.index} of {self.source!r} is in a shard not written yet",
+                    path=self.store.url,
+                )
             rec = next(r for r in summary["samples"] if r["index"] == self.index)
             return np.asarray(
                 rec.get("instance_classes", []),
@@ -443,5 +448,15 @@ def open_store(
 
     An incomplete store (a run that stopped half-way) raises :class:`~harmonize.errors.StoreError`
     saying how far it got, unless ``allow_incomplete`` is set.
+
+    Examples
+    --------
+    >>> from harmonize import open_store
+    >>> store = open_store(nuclei_store)  # a store path ("out/nuclei_merged.zarr" after the demo)
+    >>> store.sources
+    ['consep']
+    >>> s = store[0]
+    >>> s.source, s.split, s.semantic.shape == (s.height, s.width)
+    ('consep', 'train', True)
     """
     return Store.open(url, allow_incomplete=allow_incomplete, storage_options=storage_options)

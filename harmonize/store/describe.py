@@ -137,12 +137,13 @@ def write_box_description(
             f"{layout.name}: box labels {missing} have no name (the reader declares none); "
             "the box table cannot describe itself"
         )
-    if any(s is None for s in stored):
+    present = [s for s in stored if s is not None]
+    if len(present) < len(stored):
         raise StoreError(
             f"{layout.name}: shards were written by an older harmonize without stored box "
             "instance ids; rerun the config with --overwrite"
         )
-    flat = np.asarray([v for s in stored for v in s], dtype=np.int64)
+    flat = np.asarray([v for s in present for v in s], dtype=np.int64)
     if flat.shape != labels.shape:  # pragma: no cover - both come from the same shard records
         raise StoreError(f"{layout.name}: {flat.size} stored instance ids for {labels.size} boxes")
     _string_array(g, "box_label_name", [names[int(v)] for v in labels.tolist()], ("box",))

@@ -152,7 +152,8 @@ class TrainingSet:
             self._tile_offsets = np.concatenate([[0], np.cumsum(tiles)])
         self._weights = None
         self._totals: dict[int, int] = {}
-        self._points = None
+        # per row: start and stop into the rare class's (y, x) points, and those points
+        self._points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if balance == "class":
             rows = self._count_rows()
             self._load_points(rows)

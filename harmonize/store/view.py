@@ -124,8 +124,8 @@ def _layers(
 ) -> list[Layer]:
     """The layers of one source (or one sample of it), in :data:`ORDER`."""
     fill = lay.fill_semantic
-    colors = {
-        v: tuple(c / 255 for c in rgba)
+    colors: dict[int, tuple[float, float, float, float]] = {
+        v: (rgba[0] / 255, rgba[1] / 255, rgba[2] / 255, rgba[3] / 255)
         for v, rgba in label_colors(classes, [*class_ids, fill], transparent=(fill,)).items()
     }
     out = []
@@ -160,11 +160,12 @@ def add_layers(viewer, layers: list[Layer]) -> None:
                 visible=layer.visible,
             )
         else:
-            kwargs = {}
+            kwargs: dict[str, Any] = {}
             if layer.colors is not None:
-                kwargs["colormap"] = DirectLabelColormap(
-                    color_dict={None: (0.0, 0.0, 0.0, 0.0), **layer.colors}
-                )
+                color_dict: dict[int | None, tuple[float, ...]] = {None: (0.0, 0.0, 0.0, 0.0)}
+                for value, rgba in layer.colors.items():
+                    color_dict[value] = rgba
+                kwargs["colormap"] = DirectLabelColormap(color_dict=color_dict)
             viewer.add_labels(layer.data, name=layer.name, visible=layer.visible, **kwargs)
     if layers:
         viewer.dims.axis_labels = layers[0].axis_labels

@@ -314,7 +314,8 @@ def create_store(
             arr[:] = np.asarray(list(tables[s.name][name]), dtype=object)
         g.attrs["source"] = s.to_dict()
     now = zarr.open_group(url, mode="r", storage_options=storage_options or None)
-    if (now.attrs.get("harmonize") or {}).get("run_id") != run_id:
+    now_meta = now.attrs.get("harmonize")
+    if not isinstance(now_meta, dict) or now_meta.get("run_id") != run_id:
         raise StoreError(
             "another run started creating this store at the same time; run one coordinator "
             "per store (remote URL stores are not locked)",
@@ -327,9 +328,10 @@ def create_store(
 class _ArrayCache(dict):
     """A source group's arrays, each opened (metadata read) once per process."""
 
-    def __init__(self, group) -> None:
+    def __init__(self, group, root: object = None) -> None:
         super().__init__()
         self.group = group
+        self.root = root  # the open root group ``group`` belongs to
 
     def __missing__(self, name: str):
         arr = self.group[name]
@@ -346,8 +348,7 @@ def source_arrays(group, name: str) -> _ArrayCache:
     key = (id(group), name)
     cache = _SOURCE_ARRAYS.get(key)
     if cache is None or cache.root is not group:
-        cache = _ArrayCache(group["sources"][name])
-        cache.root = group
+        cache = _ArrayCache(group["sources"][name], root=group)
         _SOURCE_ARRAYS[key] = cache
     return cache
 
@@ -474,11 +475,9 @@ def write_shard(
             rec["mixed_instances"] = np.asarray(s.mixed_instances).astype(np.int64).tolist()
         if s.boxes is not None and len(s.boxes):
             rec["box_stored_instance"] = stored_instance_ids(s).tolist()
+            fields = BOX_DTYPE.names or ()
             rec["boxes"] = [
-                [
-                    float(b[f]) if f not in ("instance_id", "label") else int(b[f])
-                    for f in BOX_DTYPE.names
-                ]
+                [float(b[f]) if f not in ("instance_id", "label") else int(b[f]) for f in fields]
                 for b in s.boxes
             ]
         records.append(rec)
@@ -540,7 +539,9 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
             raise StoreError(
                 f"{layout.name}: shards {missing[:10]} are not written; cannot finalize"
             )
-        records = sorted((r for s in sums for r in s["samples"]), key=lambda r: r["index"])
+        records = sorted(
+            (r for s in sums if s is not None for r in s["samples"]), key=lambda r: r["index"]
+        )
         classes = [r.get("instance_classes", []) for r in records]
         offsets = _offsets(classes)
         flat = np.asarray(
@@ -551,12 +552,12 @@ def finalize(group, layouts: Sequence[SourceLayout], extra_attrs: Mapping[str, A
         if "semantic" in layout.layers:
             pts = [r.get("class_points", []) for r in records]
             poff = _offsets(pts)
-            table = np.asarray([p for ps in pts for p in ps], np.int64).reshape(-1, 3)
+            points = np.asarray([p for ps in pts for p in ps], np.int64).reshape(-1, 3)
             _write_ragged(
-                g, "classpoint_class", table[:, 0].astype(flat.dtype), poff, ("classpoint",)
+                g, "classpoint_class", points[:, 0].astype(flat.dtype), poff, ("classpoint",)
             )
             _write_ragged(
-                g, "classpoint_yx", table[:, 1:].astype(np.uint32), None, ("classpoint", "yx")
+                g, "classpoint_yx", points[:, 1:].astype(np.uint32), None, ("classpoint", "yx")
             )
         if layout.boxes:
             boxes = [r.get("boxes", []) for r in records]

@@ -1,8 +1,16 @@
 """Taxonomies: dataset taxonomies, ontologies and mappings (YAML), and the mapping compiler.
 
 >>> from harmonize.taxonomy import load_taxonomy, load_ontology, load_mapping, compile_mapping
->>> tax, onto = load_taxonomy("consep"), load_ontology("consep-4")  # doctest: +SKIP
->>> cm = compile_mapping(tax, onto, load_mapping("consep", "consep-4"))  # doctest: +SKIP
+>>> tax, onto = load_taxonomy("consep"), load_ontology("consep-4")
+>>> [c.name for c in tax.classes[:4]]
+['background', 'other', 'inflammatory', 'healthy epithelial']
+>>> [n.name for n in onto.nodes]
+['other', 'inflammatory', 'epithelial', 'spindle-shaped']
+>>> cm = compile_mapping(tax, onto, load_mapping("consep", "consep-4"))
+>>> cm.lut  # CoNSeP class id -> consep-4 id
+array([0, 1, 2, 3, 3, 4, 4, 4], dtype=uint8)
+>>> cm.class_names[3]
+'epithelial'
 
 Files are found by name under :func:`taxonomies_dir` (see :mod:`harmonize.taxonomy.catalog`) or
 loaded from any path. Every error is a :class:`harmonize.errors.TaxonomyError` naming file and line.

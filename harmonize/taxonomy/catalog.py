@@ -179,15 +179,21 @@ def load_taxonomy(name_or_path: str | PathLike[str]) -> DatasetTaxonomy:
     Raises
     ------
     MissingFileError, TaxonomyError
+
+    Examples
+    --------
+    >>> tax = load_taxonomy("consep")
+    >>> tax.name, len(tax.classes), tax.classes[2].name
+    ('consep', 8, 'inflammatory')
     """
     path = _resolve(name_or_path, "datasets", "dataset taxonomy")
-    return load_file(path, kind="dataset")  # type: ignore[return-value]
+    return load_file(path, kind="dataset")
 
 
 def load_ontology(name_or_path: str | PathLike[str]) -> Ontology:
     """Load an ontology by name (``"nuclei"``) or path."""
     path = _resolve(name_or_path, "ontologies", "ontology")
-    return load_file(path, kind="ontology")  # type: ignore[return-value]
+    return load_file(path, kind="ontology")
 
 
 def load_mapping(dataset_or_path: str | PathLike[str], ontology: str | None = None) -> Mapping:
@@ -197,7 +203,7 @@ def load_mapping(dataset_or_path: str | PathLike[str], ontology: str | None = No
     """
     if ontology is None:
         if _looks_like_path(dataset_or_path):
-            return load_file(dataset_or_path, kind="mapping")  # type: ignore[return-value]
+            return load_file(dataset_or_path, kind="mapping")
         dataset, sep, ontology = str(dataset_or_path).partition("__")
         if not sep:
             raise TaxonomyError(
@@ -214,4 +220,4 @@ def load_mapping(dataset_or_path: str | PathLike[str], ontology: str | None = No
             f"no mapping from {dataset!r} onto {ontology!r} (known: {known})",
             path=cat.root / "mappings" / f"{dataset}__{ontology}.yaml",
         )
-    return load_file(path, kind="mapping")  # type: ignore[return-value]
+    return load_file(path, kind="mapping")

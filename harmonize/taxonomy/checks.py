@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from harmonize._yaml import Loc, fmt_loc
 from harmonize.errors import TaxonomyError
 from harmonize.taxonomy.models import DatasetTaxonomy, Mapping, Ontology
@@ -48,11 +50,11 @@ def ontology_dtype(ontology: Ontology) -> str:
     """The ontology's output dtype: its ``dtype``, or the smallest unsigned type for its ids."""
     if ontology.dtype is not None:
         return ontology.dtype
-    top = max(x.id for x in [*ontology.nodes, *ontology.special])
+    top = max([*(n.id for n in ontology.nodes), *(s.id for s in ontology.special)])
     return smallest_uint(top) or "uint64"  # only reached on an unchecked ontology
 
 
-def _fail(model, loc: Loc, message: str) -> TaxonomyError:
+def _fail(model: BaseModel, loc: Loc, message: str) -> TaxonomyError:
     """A TaxonomyError at ``loc`` of ``model``'s source (when it was loaded from a file)."""
     path: Path | None = getattr(model, "_source", None)
     lines = getattr(model, "_lines", None) or {}
@@ -79,12 +81,12 @@ def _duplicates(items: Iterable[tuple[Loc, object]]) -> tuple[Loc, Loc, object] 
     return None
 
 
-def _line_of(model, loc: Loc) -> int | None:
+def _line_of(model: BaseModel, loc: Loc) -> int | None:
     lines = getattr(model, "_lines", None) or {}
     return lines.get(tuple(loc))
 
 
-def _at(model, loc: Loc) -> str:
+def _at(model: BaseModel, loc: Loc) -> str:
     line = _line_of(model, loc)
     return f"line {line}" if line is not None else fmt_loc(loc)
 
@@ -160,8 +162,9 @@ def _check_layout(tax: DatasetTaxonomy) -> None:
 def check_ontology(onto: Ontology) -> None:
     """Raise :class:`TaxonomyError` on the first within-file problem of an ontology."""
     entries: list[tuple[Loc, int, str]] = [
-        (("special", i), s.id, s.name) for i, s in enumerate(onto.special)
-    ] + [(("nodes", i), n.id, n.name) for i, n in enumerate(onto.nodes)]
+        *((("special", i), s.id, s.name) for i, s in enumerate(onto.special)),
+        *((("nodes", i), n.id, n.name) for i, n in enumerate(onto.nodes)),
+    ]
     dup = _duplicates(((*loc, "id"), cid) for loc, cid, _ in entries)
     if dup:
         first, again, value = dup

@@ -219,6 +219,18 @@ def compile_mapping(
         On any inconsistency between the three files, or a bad level.
     ConfigError
         On an unknown policy name.
+
+    Examples
+    --------
+    CoNSeP onto the consep-4 ontology:
+
+    >>> from harmonize.taxonomy import load_mapping, load_ontology, load_taxonomy
+    >>> tax = load_taxonomy("consep")
+    >>> cm = compile_mapping(tax, load_ontology("consep-4"), load_mapping("consep", "consep-4"))
+    >>> cm.lut.tolist(), cm.out_dtype
+    ([0, 1, 2, 3, 3, 4, 4, 4], dtype('uint8'))
+    >>> [cm.class_names[int(v)] for v in cm.lut[3:5]]  # both epithelial classes
+    ['epithelial', 'epithelial']
     """
     if coarse_policy not in ("keep", "ignore"):
         raise ConfigError(f"coarse_policy must be 'keep' or 'ignore', not {coarse_policy!r}")
@@ -354,7 +366,7 @@ def compile_mapping(
                 )
         else:
             target = rule.to
-            output = target
+            output: str | None = target
             if cut_set is not None:
                 up = h.roll_up(ontology, target, cut_set)
                 if up is None:
@@ -398,7 +410,7 @@ def compile_mapping(
 
     # ---- names of the output ids ----
     names_by_id: dict[int, tuple[str, str]] = {s.id: (s.name, s.role) for s in ontology.special}
-    if cut is None:
+    if cut_set is None:
         out_nodes = [n.name for n in ontology.nodes]
     else:
         out_nodes = [n.name for n in ontology.nodes if n.name in cut_set or n.name in extra_outputs]

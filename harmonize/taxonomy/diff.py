@@ -270,7 +270,7 @@ def _match(old: list[Any], new: list[Any]) -> tuple[list[tuple[Any, Any]], list[
     pairs: list[tuple[Any, Any]] = []
     rest_old, rest_new = list(old), list(new)
     for key in (lambda x: (x.id, x.name), lambda x: x.name, lambda x: x.id):
-        by_key = {}
+        by_key: dict[Any, Any] = {}
         for item in rest_new:
             by_key.setdefault(key(item), item)
         left = []
@@ -339,18 +339,24 @@ _DATASET_FIELDS = (
 _MAPPING_FIELDS = ("version", "description", "reference")
 
 
+def _one_sided(added: bool, items: tuple[Item, ...]) -> ClassesDiff:
+    """The items of a file present on one side only: all ``added`` or all removed."""
+    return ClassesDiff(added=items) if added else ClassesDiff(removed=items)
+
+
 def _diff_ontology(name: str, a: Ontology | None, b: Ontology | None) -> OntologyDiff | None:
     if a is None or b is None:
         status = "added" if a is None else "removed"
         model = b if a is None else a
-        nodes = [Item(n.id, n.name) for n in model.nodes]  # type: ignore[union-attr]
-        special = [Item(s.id, s.name) for s in model.special]  # type: ignore[union-attr]
-        key = "added" if a is None else "removed"
+        if model is None:  # in neither set: nothing to compare
+            return None
+        nodes = tuple(Item(n.id, n.name) for n in model.nodes)
+        special = tuple(Item(s.id, s.name) for s in model.special)
         return OntologyDiff(
             name,
             status,
-            nodes=ClassesDiff(**{key: tuple(nodes)}),
-            special=ClassesDiff(**{key: tuple(special)}),
+            nodes=_one_sided(a is None, nodes),
+            special=_one_sided(a is None, special),
         )
     d = OntologyDiff(
         name,
@@ -367,9 +373,11 @@ def _diff_dataset(
 ) -> DatasetDiff | None:
     if a is None or b is None:
         model = b if a is None else a
+        if model is None:  # in neither set: nothing to compare
+            return None
         key = "added" if a is None else "removed"
-        items = tuple(Item(c.id, c.name) for c in model.classes)  # type: ignore[union-attr]
-        return DatasetDiff(name, key, classes=ClassesDiff(**{key: items}))
+        items = tuple(Item(c.id, c.name) for c in model.classes)
+        return DatasetDiff(name, key, classes=_one_sided(a is None, items))
     d = DatasetDiff(
         name,
         "changed",
@@ -436,7 +444,7 @@ def _diff_mapping(
             )
         elif ta.kind != tb.kind:
             targets.append(TargetChange(cid, name, "kind", ta, tb))
-        if ra.note != rb.note:  # type: ignore[union-attr]
+        if ra is not None and rb is not None and ra.note != rb.note:
             notes.append(cid)
     merges: list[Merge] = []
     splits: list[Split] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,7 +27,7 @@ __all__ = ["KINDS", "AnyModel", "line_of", "load_file", "source_of", "validate_d
 AnyModel = DatasetTaxonomy | Ontology | Mapping
 
 #: ``kind`` value -> model class.
-KINDS: dict[str, type[BaseModel]] = {
+KINDS: dict[str, type[AnyModel]] = {
     "dataset": DatasetTaxonomy,
     "ontology": Ontology,
     "mapping": Mapping,
@@ -50,6 +50,14 @@ def line_of(model: BaseModel, loc: Loc) -> int | None:
     return LineIndex(lines).line(loc)
 
 
+@overload
+def load_file(path: str | PathLike[str], kind: Literal["dataset"]) -> DatasetTaxonomy: ...
+@overload
+def load_file(path: str | PathLike[str], kind: Literal["ontology"]) -> Ontology: ...
+@overload
+def load_file(path: str | PathLike[str], kind: Literal["mapping"]) -> Mapping: ...
+@overload
+def load_file(path: str | PathLike[str], kind: str | None = None) -> AnyModel: ...
 def load_file(path: str | PathLike[str], kind: str | None = None) -> AnyModel:
     """Load and check one taxonomy YAML file of any kind (or of ``kind``, when given).
 
@@ -127,4 +135,4 @@ def validate_data(
     model._source = p
     model._lines = dict(lines)
     check_file(model)
-    return model  # type: ignore[return-value]
+    return model

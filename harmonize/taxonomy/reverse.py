@@ -357,27 +357,34 @@ def evaluation_mapping(
 
     for s in src.special:
         cands = covering.get(s.name, [])
-        t = _pick(cands, prefer_void=s.role == "ignore")
-        collide(s.name, cands, t)
+        pick = _pick(cands, prefer_void=s.role == "ignore")
+        collide(s.name, cands, pick)
         if s.role == "ignore":
             row(s.id, s.name, ign, "special")
-        elif t is not None:
-            row(s.id, s.name, t, "special")
+        elif pick is not None:
+            row(s.id, s.name, pick, "special")
         else:
             report["unmatched"].append({"id": s.id, "name": s.name})
             row(s.id, s.name, ign, "unmatched")
     for n in src.nodes:
         x = n.name
         cands = covering.get(x, [])
-        t = _pick(cands, False)
+        pick = _pick(cands, False)
         if cands:
-            collide(x, cands, t)
-            if t is not None:
-                row(n.id, x, t, "direct")
+            collide(x, cands, pick)
+            if pick is not None:
+                row(n.id, x, pick, "direct")
                 continue
-        anc = next((a for a in h.ancestors(src, x) if _pick(covering.get(a, []), False)), None)
-        if anc is not None:
-            row(n.id, x, _pick(covering[anc], False), "ancestor", anc)  # type: ignore[arg-type]
+        up = next(
+            (
+                (a, p)
+                for a in h.ancestors(src, x)
+                if (p := _pick(covering.get(a, []), False)) is not None
+            ),
+            None,
+        )
+        if up is not None:
+            row(n.id, x, up[1], "ancestor", up[0])
             continue
         below: dict[int, _Target] = {}
         through: dict[int, list[str]] = {}
@@ -403,8 +410,7 @@ def evaluation_mapping(
             row(n.id, x, ign, "ambiguous")
         else:
             report["unmatched"].append({"id": n.id, "name": x})
-            use_bg = unmatched == "background" and bg is not None
-            row(n.id, x, bg if use_bg else ign, "unmatched")  # type: ignore[arg-type]
+            row(n.id, x, bg if bg is not None and unmatched == "background" else ign, "unmatched")
     report["rows"] = sorted(rows, key=lambda r: r["id"])
 
     # ---- collapse and recovery ----
@@ -456,8 +462,8 @@ def evaluation_mapping(
         fill=ign.id,
         dtype=dtype,
     )
-    names = {t.id: t.name for t in targets if t.id >= 0}
-    names[ign.id] = ign.name
+    class_names = {t.id: t.name for t in targets if t.id >= 0}
+    class_names[ign.id] = ign.name
     return CompiledMapping(
         dataset=src.name,
         ontology=target_name,
@@ -469,7 +475,7 @@ def evaluation_mapping(
         background=bg_id,
         ignore=int(ign.id),
         unknown_policy=unknown_policy,
-        class_names=dict(sorted(names.items())),
+        class_names=dict(sorted(class_names.items())),
         report=report,
     )
 

@@ -78,6 +78,7 @@ def test_collapse_serial_equals_parallel_pannuke_size():
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.slow  # compiles the parallel kernel for every dtype combination: minutes on 2 vCPUs
 @FAST
 @given(int_dtypes(), compiled_mappings(policy="ignore"), st.data())
 def test_remap_semantic_serial_equals_parallel(dtype, m, data):

@@ -45,9 +45,11 @@ def check(h, sem, inst, m, given_map=None):
     np.testing.assert_array_equal(np.sort(h.dropped_instances), want["dropped"])
 
 
+# the parallel kernels compile once per dtype combination: minutes on 2 vCPUs, so `slow`
+@pytest.mark.parametrize("parallel", [False, pytest.param(True, marks=pytest.mark.slow)])
 @FAST
-@given(mapping_cases(policy="ignore"), st.booleans())
-def test_matches_reference_ignore_policy(case, parallel):
+@given(mapping_cases(policy="ignore"))
+def test_matches_reference_ignore_policy(parallel, case):
     m, _dtype, sem, inst = case
     check(remap_sample(sample(sem, inst), m, parallel=parallel), sem, inst, m)
 
@@ -67,6 +69,7 @@ def test_error_policy_raises_exactly_when_unknown(case):
         check(remap_sample(sample(sem, inst), m), sem, inst, m)
 
 
+@pytest.mark.slow
 @FAST
 @given(mapping_cases(policy="ignore"))
 def test_serial_equals_parallel(case):
@@ -184,7 +187,7 @@ def test_empty_maps(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", INT_DTYPES)
-@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("parallel", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_all_background_and_all_one_class(dtype, parallel):
     m = small_mapping()
     bg = np.zeros((33, 70), dtype)

@@ -223,6 +223,7 @@ def test_worker_watchdog_ends_an_orphan_without_pdeathsig(tmp_path: Path) -> Non
     assert seconds < 2.0
 
 
+@pytest.mark.slow  # starts a dask cluster and waits out its lost workers
 def test_dask_run_fails_when_every_worker_is_gone(tmp_path: Path) -> None:
     """``--scheduler`` against a cluster that loses its only worker: after
     ``executor.worker_timeout`` seconds without any worker the CLI says so on one line and exits 2;

@@ -174,6 +174,7 @@ def _small_nuclei(tmp_path: Path, n: int = 2, **output):
     return cfg.model_copy(update={"output": out}).with_base(None), cache
 
 
+@pytest.mark.slow  # starts a dask cluster
 def test_dask_executor_matches_local(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     cfg, _ = _small_nuclei(tmp_path, samples_per_shard=2)
