@@ -203,7 +203,9 @@ def count_nuclei(
     return tuple(int(np.count_nonzero(inside & (classes == c))) for c in CLASS_NAMES)
 
 
-def _check_arrays(images: np.ndarray | None, labels: np.ndarray, images_p: Path, labels_p: Path):
+def _check_arrays(
+    images: np.ndarray | None, labels: np.ndarray, images_p: Path, labels_p: Path
+) -> None:
     if labels.ndim != 4 or labels.shape[3] != 2:
         raise ShapeError(
             f"labels.npy must be (N, H, W, 2) (instance, type), got shape {labels.shape}",

@@ -173,15 +173,19 @@ _SKY, _GROUND, _STUFF = (187, 186), (149, 191, 193, 154, 190), (184, 197, 128, 1
 _THINGS = (1, 2, 3, 18, 44, 62, 64, 67, 72)
 
 
-def _segment_colour(rng: np.random.Generator, cat: int, taken: set[tuple[int, int, int]]) -> tuple:
+def _segment_colour(
+    rng: np.random.Generator, cat: int, taken: set[tuple[int, int, int]]
+) -> tuple[int, int, int]:
     """A segment colour as panopticapi's IdGenerator picks it: the category colour for stuff and
     for the first thing of a category, else a free colour within +-30 of it."""
-    base = tuple(_BY_ID[cat]["color"])
+    r, g, b = (int(v) for v in _BY_ID[cat]["color"])
+    base = (r, g, b)
     if cat not in THING_IDS or base not in taken:
         taken.add(base)
         return base
     while True:
-        c = tuple(int(v) for v in np.clip(np.array(base) + rng.integers(-30, 31, 3), 0, 255))
+        r, g, b = (int(v) for v in np.clip(np.array(base) + rng.integers(-30, 31, 3), 0, 255))
+        c = (r, g, b)
         if c not in taken:
             taken.add(c)
             return c
@@ -207,8 +211,9 @@ def _layout(
     segs.append((int(rng.choice(_SKY)), 0, yy < horizon))
     segs.append((int(rng.choice(_GROUND)), 0, yy >= horizon))
     for _ in range(int(rng.integers(1, 3))):
-        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.1, 0.2) * min(h, w)
-        segs.append((int(rng.choice(_STUFF)), 0, (yy - cy) ** 2 + (xx - cx) ** 2 < r * r))
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        rad = rng.uniform(0.1, 0.2) * min(h, w)
+        segs.append((int(rng.choice(_STUFF)), 0, (yy - cy) ** 2 + (xx - cx) ** 2 < rad * rad))
     for _ in range(int(rng.integers(2, 5))):
         y0, x0 = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
         dy, dx = int(rng.integers(3, max(4, h // 3))), int(rng.integers(3, max(4, w // 3)))
