@@ -161,6 +161,7 @@ extra = sum(1 for f in found if not (f <= planted_ids))
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"tiles": n, "seconds": seconds, "peak_rss_mib": rss, "planted": len(pairs),
                   "recall": hit / max(1, len(pairs)), "unplanted_findings": extra,
+                  "missed": sorted(b for a, b in pairs if frozenset((a, b)) not in found),
                   "generation_s": gen_s}))
 """
 
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{n:6d} tiles: {row['seconds']:8.1f} s  peak RSS {row['peak_rss_mib']:7.0f} MiB  "
                 f"recall {row['recall']:.3f} of {row['planted']} planted  "
                 f"unplanted findings {row['unplanted_findings']}  "
-                f"[{time.perf_counter() - t0:.0f} s with generation and baseline]",
+                f"[{time.perf_counter() - t0:.0f} s with generation and baseline]"
+                + (f"\n    missed: {', '.join(row['missed'])}" if row.get("missed") else ""),
                 flush=True,
             )
     print()
