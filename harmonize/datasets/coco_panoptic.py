@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from harmonize.datasets import _io, register
+from harmonize.datasets._coco import coco_images, json_int, read_coco_json
 from harmonize.datasets.base import Reader
 from harmonize.errors import (
     ClassIdError,
@@ -90,15 +91,6 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
     """The inverse of :func:`rgb2id`: ``(H, W)`` ids below 2^24 -> ``(H, W, 3)`` uint8."""
     ids = np.asarray(ids, np.uint32)
     return np.stack([(ids >> s) & 0xFF for s in (0, 8, 16)], axis=-1).astype(np.uint8)
-
-
-def _int(entry: Mapping[str, Any], key: str, path: Path, what: str) -> int:
-    if key not in entry:
-        raise MissingKeyError(f"{what} has no {key!r} (keys: {sorted(entry)})", path=path)
-    v = entry[key]
-    if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
-        raise CorruptFileError(f"{what}: {key!r} must be an integer, not {v!r}", path=path)
-    return int(v)
 
 
 def decode_panoptic(
@@ -188,7 +180,7 @@ class CocoPanopticReader(Reader):
         for i, c in enumerate(doc["categories"]):
             if not isinstance(c, Mapping):
                 raise CorruptFileError(f"categories[{i}] is not a JSON object", path=path)
-            cid = _int(c, "id", path, f"categories[{i}]")
+            cid = json_int(c, "id", path, f"categories[{i}]")
             if cid not in THING_IDS and cid not in STUFF_IDS:
                 raise ClassIdError(
                     f"categories[{i}]: id {cid} ({c.get('name')!r}) is no COCO panoptic 2017 "
@@ -206,24 +198,7 @@ class CocoPanopticReader(Reader):
 
     @staticmethod
     def _images(doc: Mapping[str, Any], path: Path) -> dict[int, tuple[str, int, int]]:
-        images: dict[int, tuple[str, int, int]] = {}
-        for i, im in enumerate(doc["images"]):
-            if not isinstance(im, Mapping):
-                raise CorruptFileError(f"images[{i}] is not a JSON object", path=path)
-            iid = _int(im, "id", path, f"images[{i}]")
-            h = _int(im, "height", path, f"images[{i}] (id {iid})")
-            w = _int(im, "width", path, f"images[{i}] (id {iid})")
-            name = im.get("file_name")
-            if not isinstance(name, str):
-                raise MissingKeyError(f"images[{i}] (id {iid}) has no 'file_name'", path=path)
-            _io.check_sample_id(name, path)
-            if h <= 0 or w <= 0:
-                raise CorruptFileError(f"image {name}: size {h}x{w} is empty", path=path)
-            _io.check_pixels(h, w, path, f"image {name} (height x width)")
-            if iid in images:
-                raise DuplicateSampleError(f"image id {iid} is listed twice", path=path)
-            images[iid] = (name, h, w)
-        return images
+        return {iid: (name, h, w) for iid, name, h, w in coco_images(doc, path)}
 
     @staticmethod
     def _segments(ann: Mapping[str, Any], cats: set[int], path: Path, what: str) -> list[Segment]:
@@ -235,9 +210,9 @@ class CocoPanopticReader(Reader):
         for j, s in enumerate(infos):
             if not isinstance(s, Mapping):
                 raise CorruptFileError(f"{what}: segments_info[{j}] is not an object", path=path)
-            sid = _int(s, "id", path, f"{what} segments_info[{j}]")
-            cat = _int(s, "category_id", path, f"{what} segment {sid}")
-            crowd = _int(s, "iscrowd", path, f"{what} segment {sid}") if "iscrowd" in s else 0
+            sid = json_int(s, "id", path, f"{what} segments_info[{j}]")
+            cat = json_int(s, "category_id", path, f"{what} segment {sid}")
+            crowd = json_int(s, "iscrowd", path, f"{what} segment {sid}") if "iscrowd" in s else 0
             if not 0 < sid < 1 << 24:
                 raise CorruptFileError(
                     f"{what}: segment id {sid} is not 1..2^24-1 (0 is VOID)", path=path
@@ -258,14 +233,7 @@ class CocoPanopticReader(Reader):
         return out
 
     def _list_file(self, split: str, path: Path) -> Iterator[SampleRef]:
-        doc = _io.read_json(path)
-        if not isinstance(doc, Mapping):
-            raise CorruptFileError("top level must be a JSON object (a COCO dict)", path=path)
-        for key in ("images", "annotations", "categories"):
-            if not isinstance(doc.get(key), list):
-                raise MissingKeyError(
-                    f"missing list {key!r} (keys present: {sorted(doc)})", path=path
-                )
+        doc = read_coco_json(path)
         cats = self._categories(doc, path)
         images = self._images(doc, path)
         png_dir = path.with_suffix("")  # annotations/panoptic_{split}/
@@ -275,7 +243,7 @@ class CocoPanopticReader(Reader):
         for i, a in enumerate(doc["annotations"]):
             if not isinstance(a, Mapping):
                 raise CorruptFileError(f"annotations[{i}] is not a JSON object", path=path)
-            iid = _int(a, "image_id", path, f"annotations[{i}]")
+            iid = json_int(a, "image_id", path, f"annotations[{i}]")
             what = f"annotation of image {iid}"
             name = a.get("file_name")
             if not isinstance(name, str):

@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from harmonize.datasets import _io, register
+from harmonize.datasets import register
+from harmonize.datasets._coco import coco_images, json_int, read_coco_json
 from harmonize.datasets.base import Reader
 from harmonize.errors import (
     ClassIdError,
@@ -87,15 +88,6 @@ def _image_dir(root: Path, split: str) -> Path:
         if d.is_dir():
             return d
     return root / "images" / split
-
-
-def _int(entry: Mapping[str, Any], key: str, path: Path, what: str) -> int:
-    if key not in entry:
-        raise MissingKeyError(f"{what} has no {key!r} (keys: {sorted(entry)})", path=path)
-    v = entry[key]
-    if isinstance(v, bool) or not isinstance(v, int | float) or int(v) != v:
-        raise CorruptFileError(f"{what}: {key!r} must be an integer, not {v!r}", path=path)
-    return int(v)
 
 
 def rle_runs(counts: bytes) -> list[int]:
@@ -233,19 +225,12 @@ class CocoStuffJsonReader(Reader):
             yield from self._list_file(split, path)
 
     def _list_file(self, split: str, path: Path) -> Iterator[SampleRef]:
-        doc = _io.read_json(path)
-        if not isinstance(doc, Mapping):
-            raise CorruptFileError("top level must be a JSON object (a COCO dict)", path=path)
-        for key in ("images", "annotations", "categories"):
-            if not isinstance(doc.get(key), list):
-                raise MissingKeyError(
-                    f"missing list {key!r} (keys present: {sorted(doc)})", path=path
-                )
+        doc = read_coco_json(path)
         cats = set()
         for i, c in enumerate(doc["categories"]):
             if not isinstance(c, Mapping):
                 raise CorruptFileError(f"categories[{i}] is not a JSON object", path=path)
-            cid = _int(c, "id", path, f"categories[{i}]")
+            cid = json_int(c, "id", path, f"categories[{i}]")
             if cid not in _VALID:
                 raise ClassIdError(
                     f"categories[{i}]: id {cid} ({c.get('name')!r}) is no stuff-only category "
@@ -255,21 +240,7 @@ class CocoStuffJsonReader(Reader):
             cats.add(cid)
         images: dict[int, tuple[str, int, int]] = {}
         stems: dict[str, int] = {}
-        for i, im in enumerate(doc["images"]):
-            if not isinstance(im, Mapping):
-                raise CorruptFileError(f"images[{i}] is not a JSON object", path=path)
-            iid = _int(im, "id", path, f"images[{i}]")
-            h = _int(im, "height", path, f"images[{i}] (id {iid})")
-            w = _int(im, "width", path, f"images[{i}] (id {iid})")
-            name = im.get("file_name")
-            if not isinstance(name, str):
-                raise MissingKeyError(f"images[{i}] (id {iid}) has no 'file_name'", path=path)
-            _io.check_sample_id(name, path)
-            if h <= 0 or w <= 0:
-                raise CorruptFileError(f"image {name}: size {h}x{w} is empty", path=path)
-            _io.check_pixels(h, w, path, f"image {name} (height x width)")
-            if iid in images:
-                raise DuplicateSampleError(f"image id {iid} is listed twice", path=path)
+        for iid, name, h, w in coco_images(doc, path):
             stem = Path(name).stem
             if stem in stems:
                 raise DuplicateSampleError(
@@ -280,10 +251,10 @@ class CocoStuffJsonReader(Reader):
         for i, a in enumerate(doc["annotations"]):
             if not isinstance(a, Mapping):
                 raise CorruptFileError(f"annotations[{i}] is not a JSON object", path=path)
-            aid = _int(a, "id", path, f"annotations[{i}]")
+            aid = json_int(a, "id", path, f"annotations[{i}]")
             what = f"annotation {aid}"
-            iid = _int(a, "image_id", path, what)
-            cat = _int(a, "category_id", path, what)
+            iid = json_int(a, "image_id", path, what)
+            cat = json_int(a, "category_id", path, what)
             if iid not in images:
                 raise CorruptFileError(f"{what}: image_id {iid} is no image of the file", path=path)
             if cat not in cats:
