@@ -137,23 +137,28 @@ def _bridged_targets(
     return targets, approx
 
 
-def _find_bridge(src: Ontology, tgt: Ontology) -> list[str]:
-    """The datasets to bridge ``src`` -> ``tgt`` through (see "Bridges" in the module docstring)."""
+_Bridged = tuple[list[_Target], list[dict[str, Any]]]
+
+
+def _find_bridge(src: Ontology, tgt: Ontology) -> dict[str, _Bridged]:
+    """The datasets to bridge ``src`` -> ``tgt`` through (see "Bridges" in the module docstring),
+    each with its :func:`_bridged_targets`."""
     cat = list_files()
     both = sorted(
         d for d in cat.datasets if (d, src.name) in cat.mappings and (d, tgt.name) in cat.mappings
     )
-    if len(both) == 1:
-        return both
     if not both:
         raise ConfigError(
             f"no dataset has mappings onto both {src.name!r} and {tgt.name!r}; an evaluation "
             "mapping between two ontologies goes through such a dataset (pass via=...)"
         )
-    covers = {d: {t.id: t.covers for t in _bridged_targets(src, tgt, d)[0]} for d in both}
+    parts = {d: _bridged_targets(src, tgt, d) for d in both}
+    if len(both) == 1:
+        return parts
+    covers = {d: {t.id: t.covers for t in parts[d][0]} for d in both}
     for d in both:  # the first bridge whose covers contain every other bridge's
         if all(all(c <= covers[d].get(i, frozenset()) for i, c in covers[e].items()) for e in both):
-            return [d]
+            return {d: parts[d]}
     # else all of them together, when no node is sent to two target classes
     owner: dict[str, tuple[int, str]] = {}
     for d in both:
@@ -165,23 +170,21 @@ def _find_bridge(src: Ontology, tgt: Ontology) -> list[str]:
                         f"({', '.join(both)}), none covers what the others do, and they "
                         f"disagree ({name!r}: {owner[name][1]} and {d}); choose one with via=..."
                     )
-    return both
+    return parts
 
 
-def _combined_targets(
-    src: Ontology, tgt: Ontology, bridges: list[str]
-) -> tuple[list[_Target], list[dict[str, Any]]]:
-    """:func:`_bridged_targets` of several agreeing bridges: each target class covers what any
-    bridge says it covers."""
-    if len(bridges) == 1:
-        return _bridged_targets(src, tgt, bridges[0])
-    parts = [_bridged_targets(src, tgt, d) for d in bridges]
+def _combined_targets(parts: dict[str, _Bridged]) -> _Bridged:
+    """The :func:`_bridged_targets` of agreeing bridges as one: each target class covers what
+    any bridge says it covers."""
+    first = next(iter(parts.values()))
+    if len(parts) == 1:
+        return first
     covers: dict[int, set[str]] = {}
-    for targets, _ in parts:
+    for targets, _ in parts.values():
         for t in targets:
             covers.setdefault(t.id, set()).update(t.covers)
-    merged = [replace(t, covers=frozenset(covers[t.id])) for t in parts[0][0]]
-    return merged, [a for _, approx in parts for a in approx]
+    merged = [replace(t, covers=frozenset(covers[t.id])) for t in first[0]]
+    return merged, [a for _, approx in parts.values() for a in approx]
 
 
 #: For the ignore value: a value that is no class comes first (void, then the other non-class
@@ -268,9 +271,14 @@ def evaluation_mapping(
     if isinstance(dataset, Ontology):
         if mapping is not None or encoding is not None:
             raise ConfigError("mapping= and encoding= apply to a dataset target, not an ontology")
-        bridges = [via] if via is not None else _find_bridge(src, dataset)
+        parts = (
+            {via: _bridged_targets(src, dataset, via)}
+            if via is not None
+            else _find_bridge(src, dataset)
+        )
+        bridges = list(parts)
         bridge = ", ".join(bridges)
-        targets, approx = _combined_targets(src, dataset, bridges)
+        targets, approx = _combined_targets(parts)
         target_name = dataset.name
         fwd = [load_mapping(d, src.name) for d in bridges]
     else:
