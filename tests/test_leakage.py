@@ -524,11 +524,18 @@ def _brute_force(
     max_hamming: int,
     max_bucket: int,
     max_images: int,
+    probe: frozenset[int] = frozenset(),
 ) -> set[tuple[int, int]]:
-    """Every pair of windows of different images, checked one by one in plain Python."""
+    """Every pair of windows of different images, checked one by one in plain Python.
+
+    A pair is found when a band agrees exactly and its value is within the caps, or when one of
+    the two windows is probed, a band differs in one bit and the other window's value is held by
+    at most ``min(max_bucket, max_images)`` windows."""
     hs = [int(h) for h in hashes]
     ims = [int(i) for i in image]
+    cap = min(max_bucket, max_images) if max_images else max_bucket
     usable = []  # per band: the values whose bucket is within the caps
+    counts = []  # per band: windows a value
     for lo, width in bands:
         windows: dict[int, int] = {}
         images: dict[int, set[int]] = {}
@@ -543,14 +550,20 @@ def _brute_force(
                 if windows[key] <= max_bucket and (not max_images or len(images[key]) <= max_images)
             }
         )
+        counts.append(windows)
     out = set()
     for i in range(len(hs)):
         for j in range(i + 1, len(hs)):
             if ims[i] == ims[j] or bin(hs[i] ^ hs[j]).count("1") > max_hamming:
                 continue
-            for (lo, width), ok in zip(bands, usable, strict=True):
+            for (lo, width), ok, windows in zip(bands, usable, counts, strict=True):
                 ki = (hs[i] >> lo) & ((1 << width) - 1)
-                if ki == (hs[j] >> lo) & ((1 << width) - 1) and ki in ok:
+                kj = (hs[j] >> lo) & ((1 << width) - 1)
+                exact = ki == kj and ki in ok
+                probed = bin(ki ^ kj).count("1") == 1 and (
+                    (i in probe and windows[kj] <= cap) or (j in probe and windows[ki] <= cap)
+                )
+                if exact or probed:
                     out.add((i, j))
                     break
     return out
@@ -558,7 +571,10 @@ def _brute_force(
 
 @pytest.mark.parametrize("many", [False, True], ids=["4x16-bit bands", "2x32-bit bands"])
 @pytest.mark.parametrize("caps", [(256, 0), (3, 2)], ids=["no caps", "tight caps"])
-def test_window_matches_equal_a_brute_force_search(monkeypatch, many: bool, caps) -> None:
+@pytest.mark.parametrize("probed", [False, True], ids=["no probe", "probe"])
+def test_window_matches_equal_a_brute_force_search(
+    monkeypatch, many: bool, caps, probed: bool
+) -> None:
     import harmonize.leakage.match as match_mod
 
     if many:  # the layout of large collections, without hashing a million windows
@@ -568,21 +584,37 @@ def test_window_matches_equal_a_brute_force_search(monkeypatch, many: bool, caps
     bands = match_mod.band_layout(len(hashes))
     assert [w for _, w in bands] == ([32, 31] if many else [16, 16, 16, 15])
     max_bucket, max_images = caps
+    # the windows of every third image are probed (as small images' windows are)
+    probe = np.flatnonzero(image % 3 == 0) if probed else None
+    probe_set = frozenset(probe.tolist()) if probed else frozenset()
     for max_hamming in (3, 12):
         u, v = match_mod.window_matches(
-            hashes, image, max_hamming=max_hamming, max_bucket=max_bucket, max_images=max_images
+            hashes,
+            image,
+            max_hamming=max_hamming,
+            max_bucket=max_bucket,
+            max_images=max_images,
+            probe=probe,
         )
         got = set(zip(u.tolist(), v.tolist(), strict=True))
         assert len(got) == len(u)  # each pair once
-        want = _brute_force(hashes, image, bands, max_hamming, max_bucket, max_images)
+        want = _brute_force(hashes, image, bands, max_hamming, max_bucket, max_images, probe_set)
         assert got == want
         if caps != (256, 0):  # the caps bite
-            assert want < _brute_force(hashes, image, bands, max_hamming, 256, 0)
-        if caps == (256, 0):  # pigeonhole: within (bands - 1) bits, some band agrees exactly
+            assert want < _brute_force(hashes, image, bands, max_hamming, 256, 0, probe_set)
+        if probed and many:  # probing finds more than two exact bands alone
+            assert want > _brute_force(hashes, image, bands, max_hamming, max_bucket, max_images)
+        if caps == (256, 0):
+            # pigeonhole: within (bands - 1) bits some band agrees exactly; with a probed window,
+            # within (2 * bands - 1) bits some band differs in at most one
             d = np.bitwise_count(hashes[:, None] ^ hashes[None, :])
+            reach = np.where(
+                np.isin(np.arange(len(hashes)), list(probe_set)), 2 * len(bands) - 1, len(bands) - 1
+            )
+            reach = np.maximum(reach[:, None], reach[None, :])
             close = {
                 (i, j)
-                for i, j in zip(*np.nonzero(d <= min(max_hamming, len(bands) - 1)), strict=True)
+                for i, j in zip(*np.nonzero(d <= np.minimum(max_hamming, reach)), strict=True)
                 if i < j and image[i] != image[j]
             }
             assert close <= got
@@ -658,3 +690,25 @@ def test_a_crop_is_verified_when_few_grid_votes_pull_the_scale_fit_off() -> None
         a.mean(-1) / 255, 1.0, b.mean(-1) / 255, 1.0, bare, shape_a=a.shape[:2], shape_b=b.shape[:2]
     )
     assert old is None or old.score < 0.8
+
+
+def test_probing_finds_small_crops_the_two_long_bands_miss(monkeypatch) -> None:
+    """Large collections search two 32-bit bands; a 96-px crop off the hash grid shares few
+    windows with its tile, most differing in a few bits over both bands. Probing the small
+    image's band values at one bit (``probe_below``) finds every crop; without it some are lost."""
+    import harmonize.leakage.match as match_mod
+
+    monkeypatch.setattr(match_mod, "MANY_WINDOWS", 0)  # the layout of 8,000 tiles
+    found, unprobed = 0, 0
+    for seed in range(6):
+        rng = np.random.default_rng(300 + seed)
+        a = tissue(rng, 256)
+        y, x = (int(v) | 1 for v in rng.integers(1, 127, 2))  # odd: off the 4-px grid
+        crop = jpeg(a[y : y + 96, x : x + 96])
+        m = _found(a, crop)
+        if m is not None and m.kind == "crop":
+            np.testing.assert_allclose(m.offset, (y, x), atol=1.0)
+            found += 1
+        unprobed += _found(a, crop, LeakageParams(probe_below=0)) is not None
+    assert found == 6
+    assert unprobed < found

@@ -80,6 +80,18 @@ class LeakageParams:
         Fewest window matches of a pair in one ``(scale, offset)`` vote cell for it to get a
         transform estimate (counted for all pairs at once): copies put dozens in one cell,
         unrelated tiles' texture matches agree on none.
+    probe_below : int
+        Images with fewer hashed windows than this (a 128-px crop has about 1,500, a 256-px tile
+        about 9,200) also match windows whose hash band differs from theirs in one bit
+        (``probe`` of :func:`~harmonize.leakage.match.window_matches`). A small image shares few
+        windows with its source, and off the 4-px grid most of them differ in a few bits, spread
+        over both bands of a large collection: the exact band search alone keeps too few of them
+        to vote (0: probe no image).
+    probed_votes : int
+        ``min_votes`` of a pair with a probed image. Probing multiplies a window's chance
+        matches by the band width, and unrelated small tiles then agree on 4-5 votes often
+        (of 8,000 look-alike tiles, 2,000 such pairs against 700 candidates without probing);
+        their copies put 6 or more (all 200 planted 128-px copies).
     min_consistent : float
         Fewest geometrically consistent window matches, as a fraction of all the pair's window
         matches, for a candidate to be verified. Tissue texture makes unrelated tiles share
@@ -98,6 +110,8 @@ class LeakageParams:
     min_consistent: float = 0.1
     max_images: int = 32
     min_cell_votes: int = 3
+    probe_below: int = 4096
+    probed_votes: int = 6
 
     def __post_init__(self) -> None:
         checks = {
@@ -111,6 +125,8 @@ class LeakageParams:
             "min_score": -1.0 <= self.min_score <= 1.0,
             "min_consistent": 0.0 <= self.min_consistent <= 1.0,
             "max_images": self.max_images >= 0,
+            "probe_below": self.probe_below >= 0,
+            "probed_votes": self.probed_votes >= 1,
             "min_cell_votes": self.min_cell_votes >= 1,
         }
         bad = [k for k, ok in checks.items() if not ok]
@@ -382,7 +398,16 @@ def _candidates(
     for e, lo in zip(reps, start, strict=True):  # the tables become views of the one array
         e.windows = replace(e.windows, hashes=hashes[lo : lo + len(e.windows)])
     owner = np.repeat(np.arange(len(reps), dtype=np.int32), sizes)
-    key = window_match_keys(hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images)
+    small = np.flatnonzero(sizes < p.probe_below)
+    probe = (
+        np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in small])
+        if len(small)
+        else None
+    )
+    key = window_match_keys(
+        hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images, probe=probe
+    )
+    del probe
     n_win = np.int64(len(hashes))
     factor = np.array([e.factor for e in reps])
     out = []
@@ -484,7 +509,9 @@ def _verified_pairs(
             wb,
             levels_per_octave=p.levels_per_octave,
             cell=p.window / 4 / eb.factor,
-            min_votes=p.min_votes,
+            min_votes=p.probed_votes
+            if min(len(ea.windows), len(eb.windows)) < p.probe_below
+            else p.min_votes,
         )
         if progress:
             progress("verify", done, len(groups))

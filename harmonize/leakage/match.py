@@ -62,6 +62,7 @@ def _band_pairs(
     max_bucket: int,
     max_images: int,
     max_hamming: int,
+    probe: np.ndarray | None = None,
 ) -> np.ndarray:
     """Keys ``i * N + j`` of the window pairs ``i < j`` of different images whose hashes have
     equal bits ``lo .. lo + width`` and differ in at most ``max_hamming`` bits.
@@ -69,8 +70,10 @@ def _band_pairs(
     Buckets of more than ``max_bucket`` windows or windows of more than ``max_images`` images
     (``0``: no limit) are dropped: hash values that common are flat or textured tissue, not a
     copy. ``image`` must be non-decreasing in the window index (windows stored image by image).
-    Memory: one uint64 a window (the sorted ``(band value, window index)``) plus the windows in
-    buckets of two or more; work: one sort plus the number of pairs.
+    The windows ``probe`` (indices) are also paired with the windows whose band differs from
+    theirs in exactly one bit (see :func:`_probe_pairs`). Memory: one uint64 a window (the sorted
+    ``(band value, window index)``) plus the windows in buckets of two or more; work: one sort
+    plus the number of pairs, plus ``width`` binary searches a probed window.
     """
     n = len(hashes)
     none = np.zeros(0, np.int64)
@@ -87,6 +90,13 @@ def _band_pairs(
     for c in range(0, n, _CHUNK):
         packed[c : c + _CHUNK] |= np.arange(c, min(n, c + _CHUNK), dtype=np.uint64)
     packed.sort()
+    probed = (
+        _probe_pairs(
+            packed, hashes, lo, width, image, probe, idx_bits, max_bucket, max_images, max_hamming
+        )
+        if probe is not None and len(probe)
+        else none
+    )
     # windows sharing their band value with a neighbour in the sorted order (chunked: no
     # full-length temporaries)
     same = np.empty(n - 1, bool)
@@ -105,7 +115,7 @@ def _band_pairs(
     del sub
     m = len(k)
     if m < 2:
-        return none
+        return probed
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     sizes = np.diff(np.r_[starts, m])
     im = image[order]
@@ -130,7 +140,59 @@ def _band_pairs(
         close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
         keys.append(u[close] * np.int64(n) + v[close])  # only the close pairs are kept
         d += 1
-    return np.concatenate(keys) if keys else none
+    keys.append(probed)
+    return np.concatenate(keys)
+
+
+#: Probed windows looked up at a time.
+_PROBE_CHUNK = 1 << 18
+
+
+def _probe_pairs(
+    packed: np.ndarray,
+    hashes: np.ndarray,
+    lo: int,
+    width: int,
+    image: np.ndarray,
+    probe: np.ndarray,
+    idx_bits: int,
+    max_bucket: int,
+    max_images: int,
+    max_hamming: int,
+) -> np.ndarray:
+    """Keys ``min(q, w) * N + max(q, w)`` of the probed windows ``q`` and the windows ``w`` of
+    other images whose band (bits ``lo .. lo + width``) differs from ``q``'s in exactly one bit,
+    within ``max_hamming`` bits overall (multi-probe: ``width`` binary searches a probed window in
+    ``packed``, the sorted ``(band value, window index)`` of all windows).
+
+    A probed value is used when at most ``max_bucket`` windows, and at most ``max_images`` when
+    that is set, hold it (a bucket's window count bounds its image count).
+    """
+    n = len(hashes)
+    shift = np.uint64(idx_bits)
+    low = np.uint64((1 << idx_bits) - 1)
+    cap = min(max_bucket, max_images) if max_images > 0 else max_bucket
+    keys = [np.zeros(0, np.int64)]
+    for c in range(0, len(probe), _PROBE_CHUNK):
+        q = probe[c : c + _PROBE_CHUNK].astype(np.int64)
+        band = (hashes[q] >> np.uint64(lo)) & np.uint64((1 << width) - 1)
+        for bit in range(width):
+            target = (band ^ np.uint64(1 << bit)) << shift
+            first = np.searchsorted(packed, target)
+            count = np.searchsorted(packed, target | low, side="right") - first
+            hit = (count > 0) & (count <= cap)
+            if not hit.any():
+                continue
+            count = count[hit]
+            qq = np.repeat(q[hit], count)
+            at = np.repeat(first[hit] - np.cumsum(count) + count, count) + np.arange(len(qq))
+            w = (packed[at] & low).astype(np.int64)
+            ok = image[qq] != image[w]
+            qq, w = qq[ok], w[ok]
+            ok = np.bitwise_count(hashes[qq] ^ hashes[w]) <= max_hamming
+            qq, w = qq[ok], w[ok]
+            keys.append(np.minimum(qq, w) * np.int64(n) + np.maximum(qq, w))
+    return np.concatenate(keys)
 
 
 def window_matches(
@@ -140,6 +202,7 @@ def window_matches(
     max_hamming: int,
     max_bucket: int = 256,
     max_images: int = 32,
+    probe: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of windows of *different* images whose hashes nearly agree.
 
@@ -159,6 +222,12 @@ def window_matches(
         Band values shared by more windows than this are ignored.
     max_images : int
         Band values shared by windows of more images than this are ignored (0: no limit).
+    probe : ndarray of int, optional
+        Windows that also match windows whose band differs from theirs in one bit (multi-probe
+        hashing), when the probed value is held by at most ``max_images`` windows (or
+        ``max_bucket`` without that cap). For the few windows of small images: with two 32-bit
+        bands, a pair within ``max_hamming`` bits then needs at most one differing bit in some
+        band instead of none, which finds several times more of a small crop's windows.
 
     Returns
     -------
@@ -166,7 +235,12 @@ def window_matches(
         Window indices with ``u < v`` (so ``image[u] < image[v]``), each pair once, sorted.
     """
     key = window_match_keys(
-        hashes, image, max_hamming=max_hamming, max_bucket=max_bucket, max_images=max_images
+        hashes,
+        image,
+        max_hamming=max_hamming,
+        max_bucket=max_bucket,
+        max_images=max_images,
+        probe=probe,
     )
     return key // len(hashes), key % len(hashes)
 
@@ -178,10 +252,11 @@ def window_match_keys(
     max_hamming: int,
     max_bucket: int = 256,
     max_images: int = 32,
+    probe: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`window_matches` as one sorted int64 key ``u * N + v`` a pair (8 bytes a match)."""
     found = [
-        _band_pairs(hashes, lo, width, image, max_bucket, max_images, max_hamming)
+        _band_pairs(hashes, lo, width, image, max_bucket, max_images, max_hamming, probe)
         for lo, width in band_layout(len(hashes))
     ]
     key = np.concatenate(found) if len(found) > 1 else found[0]
