@@ -96,7 +96,9 @@ def synthesize(
                 lab = _room(rng, h, w)
             png = base / "label37" / split / f"{label_stem(i)}.png"
             _io.write_png(png, lab.astype(np.uint16) if kind == "sixteen_bit" else lab)
-            write_rgb(base / "image" / split / f"{image_stem(i)}.jpg", scene_image(rng, lab, colours))
+            write_rgb(
+                base / "image" / split / f"{image_stem(i)}.jpg", scene_image(rng, lab, colours)
+            )
             # depth (uint16 mm-like values) and 13-class labels: in the release, not read
             _io.write_png(
                 base / "depth" / split / f"{label_stem(i)}.png",

@@ -260,7 +260,12 @@ def test_coverage_of_the_shipped_config() -> None:
     }
     # SUN RGB-D's chair stands for the armchairs, stools, ... MSeg relabelled it into
     state = {n: cov.state("sunrgbd", n) for n in ("chair_other", "armchair", "stool", "couch")}
-    assert state == {"chair_other": "coarse", "armchair": "split", "stool": "split", "couch": "exact"}
+    assert state == {
+        "chair_other": "coarse",
+        "armchair": "split",
+        "stool": "split",
+        "couch": "exact",
+    }
 
 
 def test_label_space_of_a_one_to_many_label_stands_for_what_it_covers() -> None:
