@@ -170,3 +170,159 @@ def test_undeclared_value_is_an_error_naming_the_file(tmp_path: Path) -> None:
         for s in reader:
             remap_sample(s, cm)
     assert "38" in str(info.value)
+
+
+# -- the official .mat release ---------------------------------------------------------------------
+class TestSunrgbdMat(ReaderContract):
+    dataset = "sunrgbd"
+    synth_kwargs: ClassVar[dict[str, Any]] = {"n": 3, "seed": 1, "size": (30, 40), "release": "mat"}
+    has_instances = False
+
+    def break_one_file(self, root: Path) -> tuple[str, type[HarmonizeError]]:
+        import h5py
+        import scipy.io
+
+        with h5py.File(root / "SUNRGBDtoolbox/Metadata/SUNRGBD2Dseg.mat", "r+") as f:
+            ds = f[f["SUNRGBD2Dseg"]["seglabel"][0, 0]]
+            ds[...] = 0.5  # no class id
+        meta = scipy.io.loadmat(root / "SUNRGBDtoolbox/Metadata/SUNRGBDMeta.mat")["SUNRGBDMeta"]
+        scene = str(meta[0, 0]["sequenceName"][0])
+        return scene.removeprefix("SUNRGBD/").replace("/", "_"), ShapeError
+
+
+#: The miniature official release: (scene, image name, split, height, width), in SUNRGBDMeta order.
+_MAT_IMAGES = (
+    ("SUNRGBD/kv1/NYUdata/NYU0001", "NYU0001.jpg", "test", 7, 9),
+    ("SUNRGBD/kv2/kinect2data/000002_2014-05-26", "0000103.jpg", "train", 6, 11),
+    ("SUNRGBD/realsense/lg/2014_10_24-15_59_40", "0000001.jpg", "train", 8, 5),
+)
+
+
+def _mat_release(root: Path) -> dict[str, np.ndarray]:
+    """SUNRGBD.zip + SUNRGBDtoolbox.zip in miniature, written here with h5py and scipy as
+    MATLAB writes them: seglabel column-major (W, H) under object references, paths with the
+    authors' /n/fs/sun3d/data/ prefix."""
+    import h5py
+    import scipy.io
+
+    want = {}
+    meta = np.zeros((1, len(_MAT_IMAGES)), dtype=[("sequenceName", object), ("rgbpath", object)])
+    (root / "SUNRGBDtoolbox/Metadata").mkdir(parents=True)
+    (root / "SUNRGBDtoolbox/traintestSUNRGBD").mkdir(parents=True)
+    with h5py.File(root / "SUNRGBDtoolbox/Metadata/SUNRGBD2Dseg.mat", "w") as f:
+        seg = f.create_group("SUNRGBD2Dseg").create_dataset(
+            "seglabel", (len(_MAT_IMAGES), 1), dtype=h5py.ref_dtype
+        )
+        for i, (scene, name, _, h, w) in enumerate(_MAT_IMAGES):
+            lab = (np.arange(h * w).reshape(h, w) * (i + 5)) % 38
+            ref = f.create_dataset(f"#refs#/{i}", data=lab.T.astype(np.float64))
+            seg[i, 0] = ref.ref
+            (root / scene / "image").mkdir(parents=True)
+            Image.fromarray(np.full((h, w, 3), 70, np.uint8)).save(root / scene / "image" / name)
+            meta[0, i] = (scene, f"/n/fs/sun3d/data/{scene}/image/{name}")
+            want[scene.removeprefix("SUNRGBD/").replace("/", "_")] = lab
+    scipy.io.savemat(root / "SUNRGBDtoolbox/Metadata/SUNRGBDMeta.mat", {"SUNRGBDMeta": meta})
+    cells = {}
+    for split in ("train", "test"):
+        scenes = [f"/n/fs/sun3d/data/{s}/" for s, _, sp, _, _ in _MAT_IMAGES if sp == split]
+        cell = np.empty((1, len(scenes)), dtype=object)
+        cell[0, :] = scenes
+        cells[f"all{split}"] = cell
+    scipy.io.savemat(root / "SUNRGBDtoolbox/traintestSUNRGBD/allsplit.mat", cells)
+    return want
+
+
+def test_reads_the_official_mat_release(tmp_path: Path) -> None:
+    want = _mat_release(tmp_path)
+    samples = {s.sample_id: s for s in datasets.open_reader("sunrgbd", tmp_path)}
+    assert set(samples) == set(want)
+    splits = {s.removeprefix("SUNRGBD/").replace("/", "_"): sp for s, _, sp, _, _ in _MAT_IMAGES}
+    for sid, lab in want.items():
+        s = samples[sid]
+        assert s.split == splits[sid]
+        assert s.semantic.dtype == np.uint8
+        np.testing.assert_array_equal(s.semantic, lab)
+        assert s.image().shape == (*lab.shape, 3)
+    assert samples["kv1_NYUdata_NYU0001"].meta["sensor"] == "kv1"
+    test = datasets.open_reader("sunrgbd", tmp_path, splits=["test"])
+    assert [r.sample_id for r in test.list_refs()] == ["kv1_NYUdata_NYU0001"]
+
+
+def test_both_releases_need_a_choice(tmp_path: Path) -> None:
+    want_mat = _mat_release(tmp_path)
+    want_png = _release(tmp_path)
+    with pytest.raises(ValueError, match="release='png' or release='mat'"):
+        datasets.open_reader("sunrgbd", tmp_path)
+    png = datasets.open_reader("sunrgbd", tmp_path, release="png")
+    assert {r.sample_id for r in png.list_refs()} == set(want_png)
+    mat = datasets.open_reader("sunrgbd", tmp_path, release="mat")
+    assert {r.sample_id for r in mat.list_refs()} == set(want_mat)
+
+
+def test_mat_entry_count_differs_from_meta(tmp_path: Path) -> None:
+    import scipy.io
+
+    _mat_release(tmp_path)
+    p = tmp_path / "SUNRGBDtoolbox/Metadata/SUNRGBDMeta.mat"
+    meta = scipy.io.loadmat(p)["SUNRGBDMeta"][:, :2]
+    scipy.io.savemat(p, {"SUNRGBDMeta": meta})
+    with pytest.raises(CorruptFileError) as info:
+        _first(tmp_path)
+    assert "SUNRGBD2Dseg.mat" in str(info.value) and "3 entries" in str(info.value)
+
+
+def test_mat_scene_in_no_split(tmp_path: Path) -> None:
+    import scipy.io
+
+    _mat_release(tmp_path)
+    p = tmp_path / "SUNRGBDtoolbox/traintestSUNRGBD/allsplit.mat"
+    cells = scipy.io.loadmat(p)
+    scipy.io.savemat(p, {"alltrain": cells["alltrain"], "alltest": np.empty((1, 0), object)})
+    with pytest.raises(CorruptFileError) as info:
+        _first(tmp_path)
+    assert "allsplit.mat" in str(info.value) and "NYU0001" in str(info.value)
+
+
+def test_mat_meta_without_rgbpath(tmp_path: Path) -> None:
+    import scipy.io
+
+    from harmonize.errors import MissingKeyError
+
+    _mat_release(tmp_path)
+    p = tmp_path / "SUNRGBDtoolbox/Metadata/SUNRGBDMeta.mat"
+    meta = np.zeros((1, 3), dtype=[("sequenceName", object)])
+    for i, (scene, *_) in enumerate(_MAT_IMAGES):
+        meta[0, i] = (scene,)
+    scipy.io.savemat(p, {"SUNRGBDMeta": meta})
+    with pytest.raises(MissingKeyError) as info:
+        _first(tmp_path)
+    assert "SUNRGBDMeta.mat" in str(info.value) and "rgbpath" in str(info.value)
+
+
+def test_mat_seg_file_that_is_no_hdf5(tmp_path: Path) -> None:
+    _mat_release(tmp_path)
+    p = tmp_path / "SUNRGBDtoolbox/Metadata/SUNRGBD2Dseg.mat"
+    p.write_bytes(b"MATLAB 5.0 MAT-file" + bytes(200))
+    with pytest.raises(CorruptFileError) as info:
+        _first(tmp_path)
+    assert "SUNRGBD2Dseg.mat" in str(info.value) and "v7.3" in str(info.value)
+
+
+def test_mat_label_out_of_range_names_the_entry(tmp_path: Path) -> None:
+    import h5py
+
+    _mat_release(tmp_path)
+    with h5py.File(tmp_path / "SUNRGBDtoolbox/Metadata/SUNRGBD2Dseg.mat", "r+") as f:
+        f[f["SUNRGBD2Dseg"]["seglabel"][1, 0]][0, 0] = 300.0
+    with pytest.raises(ShapeError) as info:
+        _first(tmp_path)
+    assert "SUNRGBD2Dseg(2).seglabel" in str(info.value) and "SUNRGBD2Dseg.mat" in str(info.value)
+
+
+def test_mat_image_size_mismatch(tmp_path: Path) -> None:
+    _mat_release(tmp_path)
+    img = tmp_path / "SUNRGBD/kv1/NYUdata/NYU0001/image/NYU0001.jpg"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(img)
+    with pytest.raises(SizeMismatchError) as info:
+        _first(tmp_path)
+    assert "NYU0001.jpg" in str(info.value)
