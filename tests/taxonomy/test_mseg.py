@@ -243,6 +243,7 @@ def test_coverage_of_the_shipped_config() -> None:
         "bdd100k",
         "ade20k",
         "coco_panoptic",
+        "sunrgbd",
     ]
     cov = compute_coverage(onto, rows)
     # Cityscapes' rider and BDD100K's person and rider cover motorcyclist; IDD's rider is written
@@ -255,6 +256,15 @@ def test_coverage_of_the_shipped_config() -> None:
         "mapillary_vistas": "exact",
         "ade20k": "split",
         "coco_panoptic": "split",
+        "sunrgbd": "absent",
+    }
+    # SUN RGB-D's chair stands for the armchairs, stools, ... MSeg relabelled it into
+    state = {n: cov.state("sunrgbd", n) for n in ("chair_other", "armchair", "stool", "couch")}
+    assert state == {
+        "chair_other": "coarse",
+        "armchair": "split",
+        "stool": "split",
+        "couch": "exact",
     }
 
 

@@ -1,7 +1,7 @@
 """Every MSeg training dataset's mapping onto mseg-194 is its column of MSeg's master table.
 
 Collected for the datasets the taxonomy catalogue has (cityscapes always; ade20k, coco_panoptic,
-mapillary_vistas, idd and bdd100k once they land). The expected values are copied by hand from
+mapillary_vistas, idd, bdd100k and sunrgbd once they land). The expected values are copied by hand from
 mseg-dataset/mseg-api @ 2bd00ae8c224d94cbc7ff9b47fde6ae8420adc27: the training columns of
 mseg/class_remapping_files/MSeg_master.tsv, and the classes
 mseg/label_preparation/dataset_update_records.py relabels per instance.
@@ -427,6 +427,45 @@ COLUMNS = {
         "truck": ["truck"],
         "wall": ["wall"],
     },
+    "sunrgbd": {  # sunrgbd-37
+        "bag": ["bag"],
+        "sink": ["sink"],
+        "refrigerator": ["refridgerator"],
+        "toilet": ["toilet"],
+        "bathtub": ["bathtub"],
+        "ceiling": ["ceiling"],
+        "television": ["television"],
+        "floor": ["floor"],
+        "chair_other": ["chair"],
+        "couch": ["sofa"],
+        "nightstand": ["night stand"],
+        "bed": ["bed"],
+        "table": ["table"],
+        "desk": ["desk"],
+        "chest_of_drawers": ["dresser"],
+        "bookshelf": ["bookshelf"],
+        "counter_other": ["counter"],
+        "door": ["door"],
+        "light_other": ["lamp"],
+        "mirror": ["mirror"],
+        "whiteboard": ["whiteboard"],
+        "shelf": ["shelves"],
+        "cabinet": ["cabinet"],
+        "book": ["books"],
+        "box": ["box"],
+        "painting": ["picture"],
+        "person": ["person"],
+        "paper": ["paper"],
+        "apparel": ["clothes"],
+        "curtain_other": ["curtain"],
+        "shower_curtain": ["shower curtain"],
+        "pillow": ["pillow"],
+        "towel": ["towel"],
+        "rug_floormat": ["floor mat"],
+        "wall": ["wall"],
+        "window": ["window"],
+        "window_blind": ["blinds"],
+    },
 }
 
 
@@ -467,6 +506,7 @@ RELABELED = {
     "mapillary_vistas": {"dog", "water_other"},
     "idd": {"rider_other"},
     "bdd100k": {"person", "rider_other"},
+    "sunrgbd": {"chair_other", "counter_other", "light_other"},
 }
 
 #: Native id -> MSeg's name, where the dataset taxonomy spells classes otherwise: ADE20K by the
@@ -692,8 +732,17 @@ MAPILLARY = [
     "Ego Vehicle",
     "Unlabeled",
 ]
+#: SUN RGB-D: mseg/dataset_lists/sunrgbd-37/sunrgbd-37_names.txt (MSeg's id + 1 = the PNG value).
+SUNRGBD = [
+    "wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf",
+    "picture", "counter", "blinds", "desk", "shelves", "curtain", "dresser", "pillow", "mirror",
+    "floor mat", "clothes", "ceiling", "books", "refridgerator", "television", "paper", "towel",
+    "shower curtain", "box", "whiteboard", "person", "night stand", "toilet", "sink", "lamp",
+    "bathtub", "bag",
+]  # fmt: skip
 BY_ID = {
     "ade20k": dict(enumerate(ADE20K, start=1)),
+    "sunrgbd": dict(enumerate(SUNRGBD, start=1)),
     "mapillary_vistas": dict(enumerate(MAPILLARY)),
 }
 

@@ -1,7 +1,8 @@
 """Consistency rules of the scene taxonomy files, as tests over the YAML (the only source).
 
 The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff, ade20k, coco_panoptic
-and the driving sets bdd100k, kitti, camvid, camvid_11; ontologies scene, cityscapes-19,
+the driving sets bdd100k, kitti, camvid, camvid_11 and the indoor set sunrgbd; ontologies scene,
+cityscapes-19,
 coco-stuff-171; their mappings) are edited by hand. The rules that once held
 because one script generated them all are checked here instead: table sizes, roles, instance
 flags, renames between the datasets and the ontologies, colours, descriptions, special targets,
@@ -20,7 +21,8 @@ list (cocodataset.org/#panoptic-eval, as quoted in scene_datasets.md §4.4).
 Cityscapes facts come from the installed cityscapesScripts (``cityscapesscripts.helpers.labels``),
 the dataset's own code. The driving sets: BDD100K's label table (bdd100k/bdd100k
 ``bdd100k/label/label.py``), CamVid's ``label_colors.txt`` and SegNet-Tutorial's class colours
-(``Scripts/test_segmentation_camvid.py``); KITTI must repeat the Cityscapes files id for id. The scene design (which names are renamed, which classes go to special
+(``Scripts/test_segmentation_camvid.py``); SUN RGB-D's ``seg37list.mat`` names (as
+ankurhanda/sunrgbd-meta-data's README lists them) and MSeg's ``sunrgbd-37_names.txt``; KITTI must repeat the Cityscapes files id for id. The scene design (which names are renamed, which classes go to special
 values) is written out here as the specification the files must follow.
 """
 
@@ -49,6 +51,7 @@ from harmonize.taxonomy import (
 SHIPPED = Path(__file__).resolve().parents[2] / "taxonomies"
 
 DRIVING_DATASETS = ("bdd100k", "kitti", "camvid", "camvid_11")
+INDOOR_DATASETS = ("sunrgbd",)
 DATASETS = (
     "cityscapes",
     "citypersons",
@@ -57,6 +60,7 @@ DATASETS = (
     "ade20k",
     "coco_panoptic",
     *DRIVING_DATASETS,
+    *INDOOR_DATASETS,
 )
 ONTOLOGIES = ("cityscapes-19", "coco-stuff-171", "scene")
 MAPPINGS = (
@@ -73,12 +77,13 @@ MAPPINGS = (
     ("camvid_11", "scene"),
     ("ade20k", "scene"),
     ("coco_panoptic", "scene"),
+    ("sunrgbd", "scene"),
 )
 # The datasets the scene ontology was designed from: node names, colours and the "From: ..." of
 # the node descriptions follow them. Every dataset of LOSSLESS_DATASETS (these and the driving
-# sets) must keep every class it distinguishes on scene.
+# sets and SUN RGB-D) must keep every class it distinguishes on scene.
 SCENE_DATASETS = ("cityscapes", "pascal_voc", "coco_stuff", "ade20k", "coco_panoptic")
-LOSSLESS_DATASETS = (*SCENE_DATASETS, *DRIVING_DATASETS)
+LOSSLESS_DATASETS = (*SCENE_DATASETS, *DRIVING_DATASETS, *INDOOR_DATASETS)
 
 # ------------------------------------------------------------------------------------------------
 # independent references
@@ -411,6 +416,22 @@ SEGNET_CAMVID_COLOURS = (
     ("Pedestrian", (64, 64, 0)), ("Bicyclist", (0, 128, 192)), ("Unlabelled", (0, 0, 0)),
 )  # fmt: skip
 
+# ankurhanda/sunrgbd-meta-data README.md: seg37list.mat's seg37list, [1,1] .. [1,37], verbatim.
+SEG37LIST = (
+    "wall floor cabinet bed chair sofa table door window bookshelf picture counter blinds desk "
+    "shelves curtain dresser pillow mirror floor_mat clothes ceiling books fridge tv paper towel "
+    "shower_curtain box whiteboard person night_stand toilet sink lamp bathtub bag"
+).split()
+# mseg-dataset/mseg-api mseg/dataset_lists/sunrgbd-37/sunrgbd-37_names.txt where it spells a
+# seg37list name otherwise (MSeg's id = seg37list index - 1).
+MSEG_SUNRGBD_SPELLING = {
+    "floor_mat": "floor mat",
+    "fridge": "refridgerator",
+    "tv": "television",
+    "shower_curtain": "shower curtain",
+    "night_stand": "night stand",
+}
+
 # CSAILVision/sceneparsing objectInfo150.csv (e202229), column Stuff: the ADE20K ids marked 1 (stuff);
 # every other id 1..150 is an object.
 ADE_STUFF_IDS = frozenset(
@@ -494,18 +515,22 @@ SCENE_SPECIAL_TARGETS: dict[str, dict[int, str]] = {
     "bdd100k": {255: "ignore"},  # unknown: not evaluated
     "camvid": {30: "ignore"},  # Void
     "camvid_11": {11: "ignore"},  # Unlabelled (SegNet ignore_label)
+    "sunrgbd": {0: "unlabeled"},  # no seg37list class
 }
 # KITTI's ids are Cityscapes': the same special targets (license plate is no KITTI value).
 SCENE_SPECIAL_TARGETS["kitti"] = {
     k: v for k, v in SCENE_SPECIAL_TARGETS["cityscapes"].items() if k >= 0
 }
-# Rules of the driving sets that are `approx` (the dataset cuts the class differently from the
+# Rules of the driving sets and SUN RGB-D that are `approx` (the dataset cuts the class differently from the
 # node; the YAML note says how); the others are coarse exactly onto nodes with children.
 DRIVING_APPROX = {
     "kitti": {4, 5, 6},  # as Cityscapes: static, dynamic, ground
     "camvid": {2, 5, 8, 13, 16, 17, 29},  # Bicyclist, Car, Column_Pole, MotorcycleScooter,
     # Pedestrian, Road, VegetationMisc
     "camvid_11": {1, 2, 4, 6, 9},  # Building, Pole, Pavement, SignSymbol, Pedestrian
+    # SUN RGB-D chair, table, counter, floor_mat, lamp: also armchairs/stools/..., dining tables,
+    # kitchen islands, rugs, sconces/chandeliers (MSeg's relabeling of its chair, counter, lamp)
+    "sunrgbd": {5, 7, 12, 20, 35},
 }
 # ADE20K class -> scene node where the node is none of the class's names in identifier form (the
 # synonyms of objectInfo150.txt, or mmsegmentation's short name): groups where ADE20K's class
@@ -626,6 +651,7 @@ def rule_table_sizes(f: SceneFiles) -> list[str]:
         "camvid": list(range(32)),
         "camvid_11": list(range(12)),
         "ade20k": list(range(151)),
+        "sunrgbd": list(range(38)),
     }
     out = []
     for d, ids in want.items():
@@ -698,6 +724,7 @@ def rule_roles(f: SceneFiles) -> list[str]:
         "camvid_11": {11: "void"},
         "ade20k": {0: "background"},
         "coco_panoptic": {0: "unlabeled"},
+        "sunrgbd": {0: "unlabeled"},
     }
     out = []
     for d, roles in want.items():
@@ -1126,6 +1153,23 @@ def rule_driving_sets(f: SceneFiles) -> list[str]:
     return out
 
 
+def rule_sunrgbd(f: SceneFiles) -> list[str]:
+    """SUN RGB-D: class k (1..37) is seg37list's k-th name, its attribute `mseg` MSeg's spelling of
+    it; 0 unlabeled; no class claims instances (the label PNGs carry none)."""
+    out = []
+    classes = f.classes("sunrgbd")
+    for k, name in enumerate(SEG37LIST, start=1):
+        c = classes.get(k)
+        if c is None or c.name != name:
+            out.append(f"sunrgbd {k}: not seg37list's {name!r}")
+        elif c.attributes.get("mseg") != MSEG_SUNRGBD_SPELLING.get(name, name):
+            out.append(f"sunrgbd {k} {name!r}: attribute mseg {c.attributes.get('mseg')!r}")
+    if 0 not in classes or classes[0].name != "unlabeled":
+        out.append("sunrgbd 0: not unlabeled")
+    out += [f"sunrgbd {c.name!r}: instances" for c in classes.values() if c.instances]
+    return out
+
+
 RULES: list[Callable[[SceneFiles], list[str]]] = [
     rule_table_sizes,
     rule_roles,
@@ -1140,6 +1184,7 @@ RULES: list[Callable[[SceneFiles], list[str]]] = [
     rule_scene_ids,
     rule_scene_xrefs,
     rule_driving_sets,
+    rule_sunrgbd,
 ]
 
 
@@ -1400,3 +1445,27 @@ def test_negative_ade_class_on_an_unrelated_node(tmp_path: Path) -> None:
     edit = _set("rules", "to", "polegroup", id=94)
     files = _broken(tmp_path, {"mappings/ade20k__scene.yaml": edit})
     _problems(rule_renames, files, "ade20k__scene 94 'pole': to 'polegroup', want 'pole'")
+
+
+def test_negative_sunrgbd_classes_swapped_and_merged(tmp_path: Path) -> None:
+    # desk and shelves swapped (the PNG values would be read as the wrong class); sofa sent to
+    # chair's node.
+    def edit(data: dict[str, Any]) -> None:
+        a, b = _item(data["classes"], id=14), _item(data["classes"], id=15)
+        a["name"], b["name"] = b["name"], a["name"]
+
+    files = _broken(
+        tmp_path,
+        {
+            "datasets/sunrgbd.yaml": edit,
+            "mappings/sunrgbd__scene.yaml": _set("rules", "to", "chair", name="sofa"),
+        },
+    )
+    _problems(rule_sunrgbd, files, "sunrgbd 14: not seg37list's 'desk'")
+    _problems(rule_scene_loses_no_class, files, "sunrgbd:", "all map to scene node 'chair'")
+
+
+def test_negative_sunrgbd_approx_made_exact(tmp_path: Path) -> None:
+    edit = _set("rules", "kind", "exact", name="lamp")
+    files = _broken(tmp_path, {"mappings/sunrgbd__scene.yaml": edit})
+    _problems(rule_scene_kinds, files, "sunrgbd__scene 35 'lamp' -> 'lamp': kind exact")
