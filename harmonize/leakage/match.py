@@ -110,25 +110,33 @@ def _band_pairs(
     del same
     sub = packed[member]
     del packed, member
-    order = (sub & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+    # window indices and positions in int32 where they fit (half the memory of the largest
+    # temporaries, which set the search's peak on large collections)
+    ind = np.int32 if n < 2**31 else np.int64
+    order = (sub & np.uint64((1 << idx_bits) - 1)).astype(ind)
     k = sub >> shift
     del sub
     m = len(k)
     if m < 2:
         return probed
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    sizes = np.diff(np.r_[starts, m])
+    change = k[1:] != k[:-1]
+    del k
+    starts = np.flatnonzero(np.r_[True, change]).astype(ind)
+    sizes = np.diff(np.r_[starts, m]).astype(ind)
     im = image[order]
-    new_img = np.r_[True, (k[1:] != k[:-1]) | (im[1:] != im[:-1])]
-    n_img = np.add.reduceat(new_img.astype(np.int64), starts)
+    new_img = np.r_[True, change | (im[1:] != im[:-1])]
+    del change
+    n_img = np.add.reduceat(new_img.astype(ind), starts)
+    del new_img
     ok_bucket = (sizes <= max_bucket) & (n_img >= 2)
     if max_images > 0:
         ok_bucket &= n_img <= max_images
-    size_of = np.repeat(np.where(ok_bucket, sizes, 0), sizes)
-    pos = np.arange(m) - np.repeat(starts, sizes)
+    size_of = np.repeat(np.where(ok_bucket, sizes, 0).astype(ind), sizes)
+    pos = np.arange(m, dtype=ind) - np.repeat(starts, sizes)
+    del starts, sizes, n_img, ok_bucket
     # the sorted positions with a partner d places on in their bucket shrink as d grows: filter
     # the previous set instead of rescanning all (work = number of pairs, not m * bucket size)
-    cur = np.flatnonzero(size_of >= 2)
+    cur = np.flatnonzero(size_of >= 2).astype(ind)
     keys = []
     d = 1
     while True:
@@ -136,7 +144,7 @@ def _band_pairs(
         if not len(cur):
             break
         other = cur[im[cur] != im[cur + d]]
-        u, v = order[other], order[other + d]
+        u, v = order[other].astype(np.int64), order[other + d].astype(np.int64)
         close = np.bitwise_count(hashes[u] ^ hashes[v]) <= max_hamming
         keys.append(u[close] * np.int64(n) + v[close])  # only the close pairs are kept
         d += 1
