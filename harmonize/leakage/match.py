@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def _band_pairs(
     del packed, member
     # window indices and positions in int32 where they fit (half the memory of the largest
     # temporaries, which set the search's peak on large collections)
-    ind = np.int32 if n < 2**31 else np.int64
+    ind: type[np.signedinteger[Any]] = np.int32 if n < 2**31 else np.int64
     order = (sub & np.uint64((1 << idx_bits) - 1)).astype(ind)
     k = sub >> shift
     del sub
