@@ -1,9 +1,9 @@
 """Consistency rules of the scene taxonomy files, as tests over the YAML (the only source).
 
-The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff, ade20k, coco_panoptic
-the driving sets bdd100k, kitti, camvid, camvid_11 and the indoor set sunrgbd; ontologies scene,
-cityscapes-19,
-coco-stuff-171; their mappings) are edited by hand. The rules that once held
+The scene files (datasets cityscapes, citypersons, pascal_voc, coco_stuff, ade20k, coco_panoptic,
+mapillary_vistas, mapillary_vistas_v2, idd, the driving sets bdd100k, kitti, camvid, camvid_11 and
+the indoor set sunrgbd; ontologies scene, cityscapes-19, coco-stuff-171; their mappings) are
+edited by hand. The rules that once held
 because one script generated them all are checked here instead: table sizes, roles, instance
 flags, renames between the datasets and the ontologies, colours, descriptions, special targets,
 scene ids, and that no dataset loses a class on ``scene``.
@@ -52,6 +52,9 @@ SHIPPED = Path(__file__).resolve().parents[2] / "taxonomies"
 
 DRIVING_DATASETS = ("bdd100k", "kitti", "camvid", "camvid_11")
 INDOOR_DATASETS = ("sunrgbd",)
+# Mapillary Vistas v1.2 / v2.0 and IDD: lossless onto scene is checked in
+# test_driving_taxonomies.py; here their rules' names and the "From: ..." of the descriptions.
+MAPILLARY_IDD_DATASETS = ("mapillary_vistas", "mapillary_vistas_v2", "idd")
 DATASETS = (
     "cityscapes",
     "citypersons",
@@ -59,6 +62,7 @@ DATASETS = (
     "coco_stuff",
     "ade20k",
     "coco_panoptic",
+    *MAPILLARY_IDD_DATASETS,
     *DRIVING_DATASETS,
     *INDOOR_DATASETS,
 )
@@ -78,12 +82,18 @@ MAPPINGS = (
     ("ade20k", "scene"),
     ("coco_panoptic", "scene"),
     ("sunrgbd", "scene"),
+    ("mapillary_vistas", "scene"),
+    ("mapillary_vistas_v2", "scene"),
+    ("idd", "scene"),
 )
-# The datasets the scene ontology was designed from: node names, colours and the "From: ..." of
-# the node descriptions follow them. Every dataset of LOSSLESS_DATASETS (these and the driving
-# sets and SUN RGB-D) must keep every class it distinguishes on scene.
+# The datasets the scene ontology was designed from: node names and colours follow them. Every
+# dataset of LOSSLESS_DATASETS (these and the driving sets and SUN RGB-D) must keep every class it
+# distinguishes on scene. The "From: ..." of each node's description names the classes of every
+# dataset of SOURCE_DATASETS (all of them, Mapillary Vistas and IDD too) mapped onto it, in this
+# order.
 SCENE_DATASETS = ("cityscapes", "pascal_voc", "coco_stuff", "ade20k", "coco_panoptic")
 LOSSLESS_DATASETS = (*SCENE_DATASETS, *DRIVING_DATASETS, *INDOOR_DATASETS)
+SOURCE_DATASETS = (*SCENE_DATASETS, *MAPILLARY_IDD_DATASETS, *DRIVING_DATASETS, *INDOOR_DATASETS)
 
 # ------------------------------------------------------------------------------------------------
 # independent references
@@ -583,6 +593,14 @@ SOURCE_TITLE = {
     "coco_stuff": "COCO-Stuff",
     "ade20k": "ADE20K",
     "coco_panoptic": "COCO panoptic",
+    "mapillary_vistas": "Mapillary Vistas v1.2",
+    "mapillary_vistas_v2": "Mapillary Vistas v2.0",
+    "idd": "IDD",
+    "bdd100k": "BDD100K",
+    "kitti": "KITTI",
+    "camvid": "CamVid",
+    "camvid_11": "CamVid-11",
+    "sunrgbd": "SUN RGB-D",
 }
 
 # ------------------------------------------------------------------------------------------------
@@ -1020,13 +1038,14 @@ def rule_colours(f: SceneFiles) -> list[str]:
 
 def rule_descriptions(f: SceneFiles) -> list[str]:
     """Descriptions: every scene node has one, ending in "From: ..." naming exactly the native
-    classes mapped to it ("<Dataset> <name> (<id>)"); cityscapes-19 / coco-stuff-171 nodes name
-    their native class; CityPersons' classes, VOC 0 and 255, COCO-Stuff 0 and its unused ids, and
+    classes of every SOURCE_DATASETS dataset mapped to it ("<Dataset> <name> (<id>)": datasets in
+    SOURCE_DATASETS order, ids ascending, negative ids last); cityscapes-19 / coco-stuff-171 nodes
+    name their native class; CityPersons' classes, VOC 0 and 255, COCO-Stuff 0 and its unused ids, and
     Cityscapes license plate are described."""
     out = []
     nodes = f.nodes("scene")
     sources: dict[str, list[str]] = defaultdict(list)
-    for d in SCENE_DATASETS:
+    for d in SOURCE_DATASETS:
         for r in sorted(f.mappings[(d, "scene")].rules, key=lambda r: (r.id < 0, r.id)):
             if r.to in nodes:
                 sources[r.to].append(f"{SOURCE_TITLE[d]} {r.name} ({r.id})")
@@ -1469,3 +1488,38 @@ def test_negative_sunrgbd_approx_made_exact(tmp_path: Path) -> None:
     edit = _set("rules", "kind", "exact", name="lamp")
     files = _broken(tmp_path, {"mappings/sunrgbd__scene.yaml": edit})
     _problems(rule_scene_kinds, files, "sunrgbd__scene 35 'lamp' -> 'lamp': kind exact")
+
+
+def test_negative_description_sources_of_the_later_datasets(tmp_path: Path) -> None:
+    # road's "From:" back to the five design datasets; dashed_line (Mapillary v2.0 only) without
+    # its "From:"; floor's two sources in the wrong order; an IDD rule moved to another node.
+    road = (
+        "From: Cityscapes road (7), COCO-Stuff road (149), ADE20K road, route (7), COCO panoptic "
+        "road (149)."
+    )
+
+    def edit(data: dict[str, Any]) -> None:
+        _item(data["nodes"], name="road")["description"] = road
+        _item(data["nodes"], name="dashed_line")["description"] = "Dashed lane line."
+        _item(data["nodes"], name="floor")["description"] = (
+            "Indoor floors. From: SUN RGB-D floor (2), ADE20K floor, flooring (4)."
+        )
+
+    files = _broken(
+        tmp_path,
+        {
+            "ontologies/scene.yaml": edit,
+            "mappings/idd__scene.yaml": _set("rules", "to", "road", name="parking"),
+        },
+    )
+    _problems(
+        rule_descriptions,
+        files,
+        "Mapillary Vistas v1.2 construction--flat--road (13), Mapillary Vistas v2.0 "
+        "construction--flat--road (21), IDD road (0), IDD parking (1), BDD100K road (0), KITTI "
+        "road (7), CamVid Road (17), CamVid-11 Road (3).'",
+        "scene 'dashed_line': description sources None, want 'From: Mapillary Vistas v2.0 "
+        "marking--continuous--dashed (35).'",
+        "scene 'floor': description sources 'From: SUN RGB-D floor (2), ADE20K",
+        "scene 'parking': description sources",
+    )
