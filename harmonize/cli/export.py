@@ -36,7 +36,8 @@ def export_png_cmd(
     ids: str = typer.Option(
         "train",
         "--ids",
-        help="Label values: 'train' (contiguous 0..C-1, default) or 'raw' (ontology ids).",
+        help="Label values: 'train' (contiguous 0..C-1, default), 'raw' (ontology ids) or "
+        "'present' (contiguous over the classes this store holds: ontologies of over 255 classes).",
     ),
     storage_options: str | None = storage_options_option(),
     config: Path | None = config_option(),
@@ -44,8 +45,8 @@ def export_png_cmd(
     """Write images/ and annotations/ PNGs per split, classes.json and mmseg_dataset.py."""
     from harmonize.export.png import export_png
 
-    if ids not in ("train", "raw"):
-        raise typer.BadParameter("must be 'train' or 'raw'", param_hint="--ids")
+    if ids not in ("train", "raw", "present"):  # harmonize.export.png.IDS (not imported here)
+        raise typer.BadParameter("must be 'train', 'raw' or 'present'", param_hint="--ids")
     opened = open_cli_store(store, storage_options, config)
     with store_access(store):
         n = export_png(opened, out, instances=instances, ids=ids)

@@ -14,6 +14,9 @@ Label values (``ids``):
   background when the ontology has one, in ontology id order. mmseg needs exactly this: a class
   tuple of C entries, not one of 255 with holes.
 - ``"raw"``: ontology ids unchanged; fails when an id to keep is >= 255.
+- ``"present"``: contiguous train ids over only the classes with pixels in this store (same
+  order). For ontologies with more than 255 classes, such as ``scene``, whose stores hold fewer:
+  the numbering then depends on the store, and ``classes.json`` / ``mmseg_dataset.py`` say which.
 
 Every special value other than background (ignore, unlabeled, ambiguous) is written as 255, which
 ``mmseg_dataset.py`` declares as ``ignore_index``.
@@ -28,7 +31,10 @@ import numpy as np
 
 from harmonize.errors import StoreError
 
-__all__ = ["export_png", "export_table", "mmseg_config"]
+__all__ = ["IDS", "export_png", "export_table", "mmseg_config"]
+
+#: The label numberings of :func:`export_table`.
+IDS = ("train", "raw", "present")
 
 
 def _kept(onto) -> list[int]:
@@ -39,10 +45,14 @@ def _kept(onto) -> list[int]:
 
 def export_table(store, ids: str = "train") -> tuple[np.ndarray, list[dict]]:
     """The ontology id -> PNG value table (uint8, 255 for ignore-like values) and its description."""
-    if ids not in ("train", "raw"):
-        raise ValueError(f"ids must be 'train' or 'raw', not {ids!r}")
+    if ids not in IDS:
+        raise ValueError(f"ids must be one of {IDS}, not {ids!r}")
     onto = store.ontology
     keep = _kept(onto)
+    if ids == "present":
+        counts = store.counts()
+        held = {int(c) for c, n in zip(counts["class_ids"], counts["pixels"], strict=True) if n}
+        keep = [c for c in keep if c in held]
     top = max(int(c["id"]) for c in onto.classes)
     table = np.full(top + 1, 255, np.uint8)
     if ids == "raw":
@@ -56,9 +66,17 @@ def export_table(store, ids: str = "train") -> tuple[np.ndarray, list[dict]]:
         values = keep
     elif len(keep) <= 255:
         values = list(range(len(keep)))
+    elif ids == "present":
+        raise StoreError(
+            f"the store holds {len(keep)} classes, which do not fit an 8-bit PNG with 255 as "
+            "ignore; run the config onto an ontology with fewer classes (e.g. mseg-194)",
+            path=store.url,
+        )
     else:
         raise StoreError(
-            f"{len(keep)} classes do not fit an 8-bit PNG with 255 as ignore", path=store.url
+            f"{len(keep)} classes do not fit an 8-bit PNG with 255 as ignore; `--ids present` "
+            "numbers only the classes this store holds",
+            path=store.url,
         )
     rows = []
     for cid, v in zip(keep, values, strict=True):

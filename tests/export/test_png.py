@@ -25,23 +25,43 @@ def test_png_export_refuses_more_than_255_classes(scene_store, tmp_path: Path) -
     # no longer fit an 8-bit PNG below 255, and the export says so instead of wrapping values.
     kept = [c for c in scene_store.ontology.classes if c.get("role") in (None, "background")]
     assert len(kept) > 255
-    with pytest.raises(StoreError, match="do not fit an 8-bit PNG") as info:
+    with pytest.raises(StoreError, match=r"do not fit an 8-bit PNG.*--ids present") as info:
         export_png(scene_store, tmp_path / "png")
     assert str(scene_store.url) in str(info.value)
 
 
-@pytest.mark.parametrize("which", ["nuclei_store"])
-def test_png_export_loads_like_mmseg(which: str, request, tmp_path: Path) -> None:
+def test_png_present_ids_refuse_a_store_holding_more_than_255_classes(
+    scene_store, monkeypatch, tmp_path: Path
+) -> None:
+    counts = scene_store.counts()
+    every = {**counts, "pixels": np.ones_like(counts["pixels"])}  # as if every class had pixels
+    monkeypatch.setattr(scene_store, "counts", lambda *a, **k: every)
+    with pytest.raises(StoreError, match=r"holds .* classes, which do not fit"):
+        export_png(scene_store, tmp_path / "png", ids="present")
+
+
+@pytest.mark.parametrize(
+    ("which", "ids"),
+    [("nuclei_store", "train"), ("nuclei_store", "present"), ("scene_store", "present")],
+)
+def test_png_export_loads_like_mmseg(which: str, ids: str, request, tmp_path: Path) -> None:
     store = request.getfixturevalue(which)
     out = tmp_path / "png"
-    assert export_png(store, out) == len(store)
+    assert export_png(store, out, ids=ids) == len(store)
     cfg = runpy.run_path(str(out / "mmseg_dataset.py"))
     classes, palette = cfg["metainfo"]["classes"], cfg["metainfo"]["palette"]
     assert len(classes) == len(palette) and len(classes) <= 255
     assert all(len(p) == 3 and all(0 <= x <= 255 for x in p) for p in palette)
     assert cfg["ignore_index"] == 255 and cfg["reduce_zero_label"] is False
-    # contiguous: one class per kept ontology node, nothing else
+    # contiguous: one class per kept ontology node (with pixels in the store: "present"), nothing
+    # else
     kept = [c for c in store.ontology.classes if c.get("role") in (None, "background")]
+    if ids == "present":
+        held = set()
+        for s in store:
+            held |= set(np.unique(s.semantic).tolist())
+        kept = [c for c in kept if int(c["id"]) in held]
+        assert 0 < len(kept) < len(store.ontology.classes)
     assert len(classes) == len(kept)
     rows = json.loads((out / "classes.json").read_text())
     value_to_id = {r["value"]: r["id"] for r in rows if "id" in r}
