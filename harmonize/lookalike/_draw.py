@@ -8,12 +8,21 @@ bytes for the same arrays.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Ellipse", "he_image", "random_ellipses", "scene_image", "write_mat", "write_rgb"]
+__all__ = [
+    "Ellipse",
+    "he_image",
+    "paint_blobs",
+    "random_ellipses",
+    "scene_image",
+    "write_mat",
+    "write_rgb",
+]
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,17 @@ def random_ellipses(
                 continue
         out.append(e)
     return out
+
+
+def paint_blobs(rng: np.random.Generator, lab: np.ndarray, classes: Sequence[int]) -> None:
+    """Paint 2-5 random axis-aligned ellipses of ``classes`` (one drawn per ellipse) onto the
+    label map ``lab``, in place: the objects of a scene look-alike."""
+    h, w = lab.shape
+    yy, xx = np.mgrid[:h, :w]
+    for _ in range(int(rng.integers(2, 6))):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        ry, rx = rng.uniform(0.05, 0.25) * h, rng.uniform(0.05, 0.25) * w
+        lab[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1] = rng.choice(classes)
 
 
 def he_image(rng: np.random.Generator, foreground: np.ndarray) -> np.ndarray:

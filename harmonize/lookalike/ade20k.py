@@ -13,7 +13,7 @@ import numpy as np
 from harmonize.datasets import _io
 from harmonize.datasets.ade20k import SPLITS, stem
 from harmonize.datasets.base import SynthResult, SynthTruth
-from harmonize.lookalike._draw import scene_image, write_rgb
+from harmonize.lookalike._draw import paint_blobs, scene_image, write_rgb
 
 __all__ = ["synthesize"]
 
@@ -29,11 +29,7 @@ def _scene(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     horizon = int(h * rng.uniform(0.3, 0.5))
     lab[:horizon] = rng.choice(_SKY)
     lab[horizon:] = rng.choice(_GROUND)
-    yy, xx = np.mgrid[:h, :w]
-    for _ in range(int(rng.integers(2, 6))):
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        ry, rx = rng.uniform(0.05, 0.25) * h, rng.uniform(0.05, 0.25) * w
-        lab[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1] = rng.choice(_OBJECTS)
+    paint_blobs(rng, lab, _OBJECTS)
     y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
     lab[y0 : y0 + 3, x0 : x0 + 4] = 0  # an object of no benchmark class
     return lab

@@ -32,7 +32,7 @@ from harmonize.datasets.sunrgbd import (
     mat_sample_id,
     sample_id,
 )
-from harmonize.lookalike._draw import scene_image, write_mat, write_rgb
+from harmonize.lookalike._draw import paint_blobs, scene_image, write_mat, write_rgb
 
 __all__ = ["synthesize"]
 
@@ -48,11 +48,7 @@ def _room(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     top, bottom = int(h * rng.uniform(0.05, 0.2)), int(h * rng.uniform(0.6, 0.8))
     lab[:top] = _CEILING
     lab[bottom:] = rng.choice(_FLOOR)
-    yy, xx = np.mgrid[:h, :w]
-    for _ in range(int(rng.integers(2, 6))):
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        ry, rx = rng.uniform(0.05, 0.25) * h, rng.uniform(0.05, 0.25) * w
-        lab[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 < 1] = rng.choice(_OBJECTS)
+    paint_blobs(rng, lab, _OBJECTS)
     y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
     lab[y0 : y0 + 4, x0 : x0 + 5] = 0  # pixels nobody labelled
     return lab
