@@ -133,6 +133,11 @@ class LeakageParams:
         if bad:
             raise ValueError(f"invalid leakage parameters {bad}: {self}")
 
+    def probes(self, n_windows: np.ndarray | int) -> np.ndarray:
+        """Whether an image of ``n_windows`` hashed windows (an int or an array of them) has its
+        band values probed (fewer than ``probe_below`` windows)."""
+        return np.asarray(n_windows) < self.probe_below
+
 
 @dataclass(frozen=True)
 class ImageRef:
@@ -398,12 +403,8 @@ def _candidates(
     for e, lo in zip(reps, start, strict=True):  # the tables become views of the one array
         e.windows = replace(e.windows, hashes=hashes[lo : lo + len(e.windows)])
     owner = np.repeat(np.arange(len(reps), dtype=np.int32), sizes)
-    small = np.flatnonzero(sizes < p.probe_below)
-    probe = (
-        np.concatenate([np.arange(start[i], start[i] + sizes[i]) for i in small])
-        if len(small)
-        else None
-    )
+    probed = p.probes(sizes)
+    probe = np.flatnonzero(np.repeat(probed, sizes)) if probed.any() else None
     key = window_match_keys(
         hashes, owner, max_hamming=p.max_hamming, max_images=p.max_images, probe=probe
     )
@@ -510,7 +511,7 @@ def _verified_pairs(
             levels_per_octave=p.levels_per_octave,
             cell=p.window / 4 / eb.factor,
             min_votes=p.probed_votes
-            if min(len(ea.windows), len(eb.windows)) < p.probe_below
+            if p.probes(min(len(ea.windows), len(eb.windows)))
             else p.min_votes,
         )
         if progress:
